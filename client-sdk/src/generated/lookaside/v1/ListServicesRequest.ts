@@ -1,0 +1,8 @@
+// Original file: protos/lookaside/v1/registry.proto
+
+
+export interface ListServicesRequest {
+}
+
+export interface ListServicesRequest__Output {
+}

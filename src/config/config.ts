@@ -1,0 +1,137 @@
+/**
+ * Every timing, limit and threshold of the service, with its environment variable and
+ * default. README.md's configuration table lists the same entries.
+ */
+export interface Limits {
+  /** Bytes in a service name (grpclb names are under 256 bytes, so 255). */
+  maxServiceNameBytes: number;
+  maxHostBytes: number;
+  maxZoneBytes: number;
+  maxLabels: number;
+  maxLabelKeyBytes: number;
+  maxLabelValueBytes: number;
+  maxNamedMetrics: number;
+  maxMetricNameBytes: number;
+  /** Highest believable utilization (ORCA allows values above 1 for oversubscribed cpu). */
+  maxUtilization: number;
+  /** Highest believable requests or errors per second from one backend. */
+  maxRatePerSecond: number;
+  maxRequestsInFlight: number;
+  /** Backends one service may hold; a registration past it gets RESOURCE_EXHAUSTED. */
+  maxBackendsPerService: number;
+  /** Tokens in one ClientLoad / ClientStats message. */
+  maxStatsTokens: number;
+  /** Largest gRPC message the service accepts. */
+  maxMessageBytes: number;
+}
+
+export interface PolicyOptions {
+  /** A backend's weight is kept at or above this fraction of the mean weight. */
+  minWeightRatio: number;
+  /** ... and at or below this multiple of the mean weight. */
+  maxWeightRatio: number;
+  /** How strongly the error rate lowers a weight (grpc's WRR uses the same idea). */
+  errorUtilizationPenalty: number;
+  /** The heaviest backend's integer weight; the others scale to it. */
+  weightResolution: number;
+}
+
+export interface LookasideConfig {
+  grpcAddress: string;
+  httpPort: number;
+  httpHost: string;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  leaseTtlMs: number;
+  reportIntervalMs: number;
+  reaperIntervalMs: number;
+  loadPushIntervalMs: number;
+  resyncIntervalMs: number;
+  clientStatsIntervalMs: number;
+  clientStatsWindowMs: number;
+  maxServerListEntries: number;
+  policy: PolicyOptions;
+  limits: Limits;
+}
+
+type Env = Record<string, string | undefined>;
+
+interface Setting<T> {
+  env: string;
+  fallback: T;
+  min?: number;
+  max?: number;
+}
+
+function readNumber(env: Env, { env: name, fallback, min = 0, max = Number.MAX_SAFE_INTEGER }: Setting<number>): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`${name}=${raw}: expected a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function readString(env: Env, { env: name, fallback }: Setting<string>): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+export function loadConfig(env: Env = process.env): LookasideConfig {
+  const num = (name: string, fallback: number, min?: number, max?: number) =>
+    readNumber(env, { env: name, fallback, min, max });
+  const leaseTtlMs = num('LOOKASIDE_LEASE_TTL_MS', 3000, 200, 600_000);
+  const reportIntervalMs = num('LOOKASIDE_REPORT_INTERVAL_MS', 1000, 50, 600_000);
+  if (reportIntervalMs >= leaseTtlMs) {
+    throw new Error(
+      `LOOKASIDE_REPORT_INTERVAL_MS (${reportIntervalMs}) must be below LOOKASIDE_LEASE_TTL_MS (${leaseTtlMs}), or every lease expires between reports`,
+    );
+  }
+  const clientStatsIntervalMs = num('LOOKASIDE_CLIENT_STATS_INTERVAL_MS', 10_000, 0, 3_600_000);
+  if (clientStatsIntervalMs > 0 && clientStatsIntervalMs < 1000) {
+    throw new Error('LOOKASIDE_CLIENT_STATS_INTERVAL_MS must be 0 (off) or at least 1000: grpclb clients ignore shorter intervals');
+  }
+  const minWeightRatio = num('LOOKASIDE_POLICY_MIN_WEIGHT_RATIO', 0.1, 0.001, 1);
+  const maxWeightRatio = num('LOOKASIDE_POLICY_MAX_WEIGHT_RATIO', 10, 1, 1000);
+  return {
+    grpcAddress: readString(env, { env: 'LOOKASIDE_GRPC_ADDRESS', fallback: '0.0.0.0:50051' }),
+    httpPort: num('LOOKASIDE_HTTP_PORT', 8080, 0, 65535),
+    httpHost: readString(env, { env: 'LOOKASIDE_HTTP_HOST', fallback: '0.0.0.0' }),
+    redisUrl: env.REDIS_URL?.trim() || undefined,
+    redisKeyPrefix: readString(env, { env: 'LOOKASIDE_REDIS_PREFIX', fallback: 'lookaside' }),
+    leaseTtlMs,
+    reportIntervalMs,
+    reaperIntervalMs: num('LOOKASIDE_REAPER_INTERVAL_MS', 250, 10, 60_000),
+    loadPushIntervalMs: num('LOOKASIDE_LOAD_PUSH_INTERVAL_MS', 1000, 0, 600_000),
+    resyncIntervalMs: num('LOOKASIDE_RESYNC_INTERVAL_MS', 30_000, 1000, 3_600_000),
+    clientStatsIntervalMs,
+    clientStatsWindowMs: num('LOOKASIDE_CLIENT_STATS_WINDOW_MS', 10_000, 1000, 3_600_000),
+    maxServerListEntries: num('LOOKASIDE_MAX_SERVER_LIST_ENTRIES', 1000, 1, 100_000),
+    policy: {
+      minWeightRatio,
+      maxWeightRatio,
+      errorUtilizationPenalty: num('LOOKASIDE_POLICY_ERROR_PENALTY', 1, 0, 100),
+      weightResolution: num('LOOKASIDE_POLICY_WEIGHT_RESOLUTION', 1000, 1, 1_000_000),
+    },
+    limits: {
+      maxServiceNameBytes: 255,
+      maxHostBytes: 253,
+      maxZoneBytes: 128,
+      maxLabels: num('LOOKASIDE_MAX_LABELS', 32, 0, 1024),
+      maxLabelKeyBytes: 63,
+      maxLabelValueBytes: 255,
+      maxNamedMetrics: num('LOOKASIDE_MAX_NAMED_METRICS', 32, 0, 1024),
+      maxMetricNameBytes: 128,
+      maxUtilization: 100,
+      maxRatePerSecond: 10_000_000,
+      maxRequestsInFlight: 10_000_000,
+      maxBackendsPerService: num('LOOKASIDE_MAX_BACKENDS_PER_SERVICE', 10_000, 1, 1_000_000),
+      maxStatsTokens: num('LOOKASIDE_MAX_STATS_TOKENS', 10_000, 1, 1_000_000),
+      maxMessageBytes: num('LOOKASIDE_MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    },
+  };
+}
+
+/** Nest injection token for the loaded configuration. */
+export const LOOKASIDE_CONFIG = Symbol('LOOKASIDE_CONFIG');

@@ -1,0 +1,180 @@
+import { EventEmitter } from 'node:events';
+import type {
+  BackendIdentity,
+  BackendRecord,
+  BackendState,
+  ChangeEvent,
+  ChangeListener,
+  ExpiredBackend,
+  LoadSample,
+  RegisterOutcome,
+  RegistryStore,
+  ReportOutcome,
+  ServiceSnapshot,
+  TokenCallStats,
+} from './types.js';
+import { emptyTokenStats } from './types.js';
+
+interface ServiceState {
+  version: number;
+  backends: Map<string, BackendRecord>;
+  leases: Map<string, number>;
+  /** stats window index -> token -> counts */
+  stats: Map<number, Map<string, TokenCallStats>>;
+}
+
+/**
+ * The embedded default: everything in this process. Same semantics as the Redis store,
+ * but nothing is shared, so it serves a single replica only.
+ */
+export class MemoryStore implements RegistryStore {
+  readonly description = 'in-memory store (single replica only: set REDIS_URL to share state)';
+  readonly shared = false;
+  private readonly services = new Map<string, ServiceState>();
+  private readonly events = new EventEmitter();
+
+  constructor(
+    private readonly statsWindowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  async register(
+    backend: BackendIdentity,
+    state: BackendState,
+    load: LoadSample | null,
+    leaseTtlMs: number,
+    maxBackends: number,
+  ): Promise<RegisterOutcome> {
+    const svc = this.serviceState(backend.service);
+    if (!svc.backends.has(backend.id) && svc.backends.size >= maxBackends) return { result: 'full' };
+    const now = this.now();
+    svc.backends.set(backend.id, { ...backend, labels: { ...backend.labels }, state, load, lastReportMs: now });
+    svc.leases.set(backend.id, now + leaseTtlMs);
+    const version = this.publish(backend.service, svc, 'membership');
+    return { result: 'registered', version };
+  }
+
+  async report(
+    service: string,
+    id: string,
+    session: string,
+    state: BackendState,
+    load: LoadSample,
+    leaseTtlMs: number,
+  ): Promise<ReportOutcome> {
+    const svc = this.services.get(service);
+    const record = svc?.backends.get(id);
+    if (!svc || !record) return 'lease-lost';
+    if (record.session !== session) return 'superseded';
+    const now = this.now();
+    const kind = record.state === state ? 'load' : 'membership';
+    svc.backends.set(id, { ...record, state, load, lastReportMs: now });
+    svc.leases.set(id, now + leaseTtlMs);
+    this.publish(service, svc, kind);
+    return 'accepted';
+  }
+
+  async deregister(service: string, id: string, session: string): Promise<boolean> {
+    const svc = this.services.get(service);
+    if (svc?.backends.get(id)?.session !== session) return false;
+    svc.backends.delete(id);
+    svc.leases.delete(id);
+    this.publish(service, svc, 'membership', [id]);
+    return true;
+  }
+
+  async expireLeases(): Promise<ExpiredBackend[]> {
+    const now = this.now();
+    const expired: ExpiredBackend[] = [];
+    for (const [service, svc] of this.services) {
+      const removed: string[] = [];
+      for (const [id, deadline] of svc.leases) {
+        if (deadline > now) continue;
+        svc.leases.delete(id);
+        svc.backends.delete(id);
+        removed.push(id);
+        expired.push({ service, id });
+      }
+      if (removed.length > 0) this.publish(service, svc, 'membership', removed);
+    }
+    return expired;
+  }
+
+  async snapshot(service: string): Promise<ServiceSnapshot> {
+    const svc = this.services.get(service);
+    if (!svc) return { service, version: 0, backends: [], clientStats: {} };
+    const backends = [...svc.backends.values()]
+      .map((b) => structuredClone(b))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const window = svc.stats.get(this.windowIndex() - 1);
+    const clientStats: Record<string, TokenCallStats> = {};
+    for (const [token, counts] of window ?? []) clientStats[token] = { ...counts };
+    return { service, version: svc.version, backends, clientStats };
+  }
+
+  async listServices(): Promise<string[]> {
+    return [...this.services.keys()].sort();
+  }
+
+  async addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void> {
+    const index = this.windowIndex();
+    for (const [service, tokens] of batch) {
+      const svc = this.serviceState(service);
+      let window = svc.stats.get(index);
+      if (!window) {
+        window = new Map();
+        svc.stats.set(index, window);
+        // Keep the window being filled and the last complete one.
+        for (const old of svc.stats.keys()) if (old < index - 1) svc.stats.delete(old);
+      }
+      for (const [token, add] of tokens) {
+        const sum = window.get(token) ?? emptyTokenStats();
+        sum.started += add.started;
+        sum.finished += add.finished;
+        sum.failed += add.failed;
+        sum.dropped += add.dropped;
+        window.set(token, sum);
+      }
+    }
+  }
+
+  async subscribe(service: string, listener: ChangeListener): Promise<() => Promise<void>> {
+    this.events.on(service, listener);
+    return async () => {
+      this.events.off(service, listener);
+    };
+  }
+
+  onResync(): () => void {
+    // Delivery is in-process: it never has gaps.
+    return () => {};
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+  }
+
+  private windowIndex(): number {
+    return Math.floor(this.now() / this.statsWindowMs);
+  }
+
+  private serviceState(service: string): ServiceState {
+    let svc = this.services.get(service);
+    if (!svc) {
+      svc = { version: 0, backends: new Map(), leases: new Map(), stats: new Map() };
+      this.services.set(service, svc);
+    }
+    return svc;
+  }
+
+  private publish(service: string, svc: ServiceState, kind: ChangeEvent['kind'], removed?: string[]): number {
+    svc.version += 1;
+    const event: ChangeEvent = { service, kind, version: svc.version };
+    if (removed) event.removed = removed;
+    // Listeners run after the write returns, as they would with Redis pub/sub.
+    queueMicrotask(() => this.events.emit(service, event));
+    return svc.version;
+  }
+}

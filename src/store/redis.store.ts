@@ -1,0 +1,237 @@
+import { Redis } from 'ioredis';
+import type {
+  BackendIdentity,
+  BackendRecord,
+  BackendState,
+  ChangeEvent,
+  ChangeListener,
+  ExpiredBackend,
+  LoadSample,
+  RegisterOutcome,
+  RegistryStore,
+  ReportOutcome,
+  ServiceSnapshot,
+  TokenCallStats,
+} from './types.js';
+import { DEREGISTER, EXPIRE, REGISTER, REPORT, SNAPSHOT } from './redis.scripts.js';
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+interface Scripts {
+  lookasideRegister: ScriptCall;
+  lookasideReport: ScriptCall;
+  lookasideDeregister: ScriptCall;
+  lookasideExpire: ScriptCall;
+  lookasideSnapshot: ScriptCall;
+}
+
+const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
+/** Leases one expiry call removes at most; the rest go on the next reaper tick. */
+const EXPIRE_BATCH = 1000;
+
+function pairs(flat: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
+  return map;
+}
+
+/**
+ * The shared store. Keys of one service carry its name as a hash tag ("p:{svc}:..."), so
+ * every script touches one slot and the layout works on Redis Cluster; change events go
+ * out on a sharded pub/sub channel of the same slot.
+ */
+export class RedisStore implements RegistryStore {
+  readonly shared = true;
+  readonly description: string;
+  private readonly redis: Redis & Scripts;
+  private readonly subscriber: Redis;
+  private readonly listeners = new Map<string, Set<ChangeListener>>();
+  private readonly resyncListeners = new Set<() => void>();
+  private subscriberReadyOnce = false;
+
+  constructor(
+    url: string,
+    private readonly prefix: string,
+    private readonly statsWindowMs: number,
+  ) {
+    this.description = `Redis store at ${url.replace(/\/\/[^@/]*@/, '//***@')}`;
+    const redis = new Redis(url, { enableAutoPipelining: true, lazyConnect: false });
+    redis.defineCommand('lookasideRegister', { numberOfKeys: 6, lua: REGISTER });
+    redis.defineCommand('lookasideReport', { numberOfKeys: 6, lua: REPORT });
+    redis.defineCommand('lookasideDeregister', { numberOfKeys: 6, lua: DEREGISTER });
+    redis.defineCommand('lookasideExpire', { numberOfKeys: 6, lua: EXPIRE });
+    redis.defineCommand('lookasideSnapshot', { numberOfKeys: 7, lua: SNAPSHOT });
+    this.redis = redis as Redis & Scripts;
+    this.subscriber = redis.duplicate();
+    this.subscriber.on('smessage', (channel: string, message: string) => this.deliver(channel, message));
+    this.subscriber.on('ready', () => {
+      // ioredis re-subscribes by itself after a reconnect; events sent meanwhile are lost.
+      if (this.subscriberReadyOnce) for (const listener of this.resyncListeners) listener();
+      this.subscriberReadyOnce = true;
+    });
+  }
+
+  async register(
+    backend: BackendIdentity,
+    state: BackendState,
+    load: LoadSample | null,
+    leaseTtlMs: number,
+    maxBackends: number,
+  ): Promise<RegisterOutcome> {
+    const identity = JSON.stringify(backend);
+    const [[result, version]] = await Promise.all([
+      this.redis.lookasideRegister(
+        ...this.keys(backend.service),
+        backend.id,
+        backend.session,
+        identity,
+        state,
+        JSON.stringify(load),
+        leaseTtlMs,
+        maxBackends,
+        this.channel(backend.service),
+      ) as Promise<[string, number]>,
+      this.redis.sadd(this.servicesKey(), backend.service),
+    ]);
+    return result === 'full' ? { result: 'full' } : { result: 'registered', version: Number(version) };
+  }
+
+  async report(
+    service: string,
+    id: string,
+    session: string,
+    state: BackendState,
+    load: LoadSample,
+    leaseTtlMs: number,
+  ): Promise<ReportOutcome> {
+    return (await this.redis.lookasideReport(
+      ...this.keys(service),
+      id,
+      session,
+      state,
+      JSON.stringify(load),
+      leaseTtlMs,
+      this.channel(service),
+    )) as ReportOutcome;
+  }
+
+  async deregister(service: string, id: string, session: string): Promise<boolean> {
+    const removed = await this.redis.lookasideDeregister(...this.keys(service), id, session, this.channel(service));
+    return Number(removed) === 1;
+  }
+
+  async expireLeases(): Promise<ExpiredBackend[]> {
+    const services = await this.listServices();
+    const results = await Promise.all(
+      services.map(
+        (service) =>
+          this.redis.lookasideExpire(...this.keys(service), this.channel(service), EXPIRE_BATCH) as Promise<string[]>,
+      ),
+    );
+    return results.flatMap((ids, i) => ids.map((id) => ({ service: services[i], id })));
+  }
+
+  async snapshot(service: string): Promise<ServiceSnapshot> {
+    const window = Math.floor(Date.now() / this.statsWindowMs) - 1;
+    const [members, states, loads, version, stats] = (await this.redis.lookasideSnapshot(
+      ...this.keys(service),
+      this.statsKey(service, window),
+    )) as [string[], string[], string[], string, string[]];
+    const stateById = pairs(states);
+    const loadById = pairs(loads);
+    const backends: BackendRecord[] = [];
+    for (const [id, identityJson] of pairs(members)) {
+      const identity = JSON.parse(identityJson) as BackendIdentity;
+      const sample = JSON.parse(loadById.get(id) ?? '{"t":0,"l":null}') as { t: number; l: LoadSample | null };
+      backends.push({
+        ...identity,
+        state: (stateById.get(id) ?? 'SERVING') as BackendState,
+        load: sample.l,
+        lastReportMs: sample.t,
+      });
+    }
+    backends.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const clientStats: Record<string, TokenCallStats> = {};
+    for (const [field, value] of pairs(stats)) {
+      const cut = field.lastIndexOf('|');
+      const token = field.slice(0, cut);
+      const counts = (clientStats[token] ??= { started: 0, finished: 0, failed: 0, dropped: 0 });
+      counts[field.slice(cut + 1) as keyof TokenCallStats] = Number(value);
+    }
+    return { service, version: Number(version), backends, clientStats };
+  }
+
+  async listServices(): Promise<string[]> {
+    return (await this.redis.smembers(this.servicesKey())).sort();
+  }
+
+  async addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void> {
+    const window = Math.floor(Date.now() / this.statsWindowMs);
+    // Keep the window being filled and the last complete one.
+    const keepMs = this.statsWindowMs * 3;
+    await Promise.all(
+      [...batch].map(([service, tokens]) => {
+        const key = this.statsKey(service, window);
+        const pipeline = this.redis.pipeline();
+        for (const [token, counts] of tokens) {
+          for (const field of STAT_FIELDS) {
+            if (counts[field] > 0) pipeline.hincrby(key, `${token}|${field}`, counts[field]);
+          }
+        }
+        pipeline.pexpire(key, keepMs);
+        return pipeline.exec();
+      }),
+    );
+  }
+
+  async subscribe(service: string, listener: ChangeListener): Promise<() => Promise<void>> {
+    const channel = this.channel(service);
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      await this.subscriber.ssubscribe(channel);
+    }
+    set.add(listener);
+    return async () => {
+      const current = this.listeners.get(channel);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.listeners.delete(channel);
+      await this.subscriber.sunsubscribe(channel);
+    };
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+  }
+
+  private deliver(channel: string, message: string): void {
+    const listeners = this.listeners.get(channel);
+    if (!listeners) return;
+    const service = channel.slice(this.prefix.length + 2, channel.length - '}:events'.length);
+    const event = { ...(JSON.parse(message) as Omit<ChangeEvent, 'service'>), service };
+    for (const listener of listeners) listener(event);
+  }
+
+  private keys(service: string): string[] {
+    const base = `${this.prefix}:{${service}}`;
+    return [`${base}:members`, `${base}:sessions`, `${base}:states`, `${base}:loads`, `${base}:leases`, `${base}:version`];
+  }
+
+  private channel(service: string): string {
+    return `${this.prefix}:{${service}}:events`;
+  }
+
+  private statsKey(service: string, window: number): string {
+    return `${this.prefix}:{${service}}:client-stats:${window}`;
+  }
+
+  private servicesKey(): string {
+    return `${this.prefix}:services`;
+  }
+}

@@ -1,0 +1,137 @@
+/** The shared state of the service, as both stores hold it. */
+
+export type BackendState = 'SERVING' | 'NOT_SERVING' | 'DRAINING';
+
+export interface LoadSample {
+  cpuUtilization: number;
+  memUtilization: number;
+  applicationUtilization: number;
+  rpsFractional: number;
+  eps: number;
+  requestsInFlight: number;
+  namedMetrics: Record<string, number>;
+}
+
+/** What a registration fixes for the life of a backend's stream. */
+export interface BackendIdentity {
+  service: string;
+  /** "host:port" ("[v6]:port" for IPv6): unique within the service. */
+  id: string;
+  host: string;
+  port: number;
+  zone: string;
+  labels: Record<string, string>;
+  /** The printable token clients send as lb-token; derived from service and id. */
+  token: string;
+  /** One per report stream: a newer stream for the same id supersedes an older one. */
+  session: string;
+}
+
+export interface BackendRecord extends BackendIdentity {
+  state: BackendState;
+  load: LoadSample | null;
+  /** Store clock, unix ms, of the registration or the last report. */
+  lastReportMs: number;
+}
+
+/** Calls the clients saw per backend token over the last complete stats window. */
+export interface TokenCallStats {
+  started: number;
+  finished: number;
+  failed: number;
+  dropped: number;
+}
+
+export interface ServiceSnapshot {
+  service: string;
+  /** Bumped by every accepted change of the service; equal state, equal version. */
+  version: number;
+  /** Sorted by id, so that everything computed from a snapshot is deterministic. */
+  backends: BackendRecord[];
+  clientStats: Record<string, TokenCallStats>;
+}
+
+export type ChangeKind = 'membership' | 'load';
+
+export interface ChangeEvent {
+  service: string;
+  kind: ChangeKind;
+  version: number;
+  /** Ids removed by this change (deregistration or lease expiry). */
+  removed?: string[];
+}
+
+export type RegisterOutcome =
+  | { result: 'registered'; version: number }
+  /** The service already holds its maximum number of backends. */
+  | { result: 'full' };
+
+/**
+ * 'lease-lost': the backend is no longer listed (its lease expired); register again.
+ * 'superseded': a newer stream registered the same host and port; this one must stop.
+ */
+export type ReportOutcome = 'accepted' | 'lease-lost' | 'superseded';
+
+export interface ExpiredBackend {
+  service: string;
+  id: string;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
+
+/**
+ * The one interface both stores implement; test/store.contract.ts holds the suite that
+ * runs against each. Clocks are the store's own (Redis TIME for Redis), so replicas with
+ * skewed clocks agree on leases.
+ */
+export interface RegistryStore {
+  /** Human-readable, for the start-up log. */
+  readonly description: string;
+  /** True when several replicas can share this store. */
+  readonly shared: boolean;
+
+  register(
+    backend: BackendIdentity,
+    state: BackendState,
+    load: LoadSample | null,
+    leaseTtlMs: number,
+    maxBackends: number,
+  ): Promise<RegisterOutcome>;
+
+  report(
+    service: string,
+    id: string,
+    session: string,
+    state: BackendState,
+    load: LoadSample,
+    leaseTtlMs: number,
+  ): Promise<ReportOutcome>;
+
+  /** Removes the backend if `session` still owns it; true when it did. */
+  deregister(service: string, id: string, session: string): Promise<boolean>;
+
+  /** Removes every backend whose lease has run out; each removal happens exactly once. */
+  expireLeases(): Promise<ExpiredBackend[]>;
+
+  snapshot(service: string): Promise<ServiceSnapshot>;
+
+  /** Every service that has ever had a backend registered. */
+  listServices(): Promise<string[]>;
+
+  /** Adds client-observed call counts to the current stats window of each service. */
+  addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void>;
+
+  /** Delivers every change of `service`, from any replica; resolves once listening. */
+  subscribe(service: string, listener: ChangeListener): Promise<() => Promise<void>>;
+
+  /** Called when delivery may have had a gap (reconnect): re-read what you serve. */
+  onResync(listener: () => void): () => void;
+
+  close(): Promise<void>;
+}
+
+export const REGISTRY_STORE = Symbol('REGISTRY_STORE');
+
+export function emptyTokenStats(): TokenCallStats {
+  return { started: 0, finished: 0, failed: 0, dropped: 0 };
+}

@@ -1,0 +1,26 @@
+export { KubernetesModule } from './kubernetes.module.js';
+export {
+  KubernetesMembership,
+  KUBERNETES_CONFIG,
+  KUBE_CONFIG,
+  SERVICE_NAME_LABEL,
+  type SourceStatus,
+} from './kubernetes-membership.js';
+export {
+  mergeSlices,
+  unionEndpoints,
+  resolveSlicePort,
+  sameEndpoints,
+  type ClusterEndpoint,
+  type AddressType,
+  type PortSelector,
+  type MergeOptions,
+} from './endpoint-slices.js';
+export {
+  loadKubernetesConfig,
+  parseServiceEntry,
+  KubernetesConfigError,
+  type KubernetesConfig,
+  type KubernetesMode,
+  type ServiceWatchConfig,
+} from './kubernetes.config.js';

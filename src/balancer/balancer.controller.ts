@@ -1,0 +1,34 @@
+import { Controller, Inject } from '@nestjs/common';
+import { GrpcStreamCall } from '@nestjs/microservices';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
+import type { LoadBalanceRequest__Output } from '../generated/grpc/lb/v1/LoadBalanceRequest.js';
+import type { LoadBalanceResponse } from '../generated/grpc/lb/v1/LoadBalanceResponse.js';
+import type { Assignment } from '../generated/lookaside/v1/Assignment.js';
+import type { WatchRequest__Output } from '../generated/lookaside/v1/WatchRequest.js';
+import { MetricsService } from '../common/metrics.service.js';
+import { AssignmentService } from './assignment.service.js';
+import { ClientStatsService } from './client-stats.service.js';
+import { serveBalanceLoad } from './grpclb-session.js';
+import { serveWatch } from './watch-session.js';
+
+/** The two assignment APIs over one policy: grpc.lb.v1 for any gRPC client, lookaside.v1 for the SDK. */
+@Controller()
+export class BalancerController {
+  constructor(
+    private readonly assignments: AssignmentService,
+    private readonly clientStats: ClientStatsService,
+    @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @GrpcStreamCall('LoadBalancer', 'BalanceLoad')
+  balanceLoad(call: ServerDuplexStream<LoadBalanceRequest__Output, LoadBalanceResponse>): void {
+    serveBalanceLoad(call, this.assignments, this.clientStats, this.config, this.metrics);
+  }
+
+  @GrpcStreamCall('Assignments', 'Watch')
+  watch(call: ServerDuplexStream<WatchRequest__Output, Assignment>): void {
+    serveWatch(call, this.assignments, this.clientStats, this.config, this.metrics);
+  }
+}

@@ -1,0 +1,113 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
+import type { ClientStats__Output } from '../generated/grpc/lb/v1/ClientStats.js';
+import type { ClientLoad__Output } from '../generated/lookaside/v1/ClientLoad.js';
+import { FieldError } from '../common/grpc-errors.js';
+import type { ServiceAssignment } from '../policy/policy.js';
+import { REGISTRY_STORE, emptyTokenStats, type RegistryStore, type TokenCallStats } from '../store/types.js';
+
+/** How often this replica adds what its clients reported to the shared stats window. */
+export const CLIENT_STATS_FLUSH_MS = 1000;
+const MAX_TOKEN_BYTES = 50;
+/** The stats row for counts that belong to no one backend (grpclb totals, drops). */
+export const SERVICE_WIDE = '*';
+
+function count(field: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isSafeInteger(v) || v < 0) throw new FieldError(field, `must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function checkToken(field: string, token: string): string {
+  if (!token || Buffer.byteLength(token) >= MAX_TOKEN_BYTES) throw new FieldError(field, `must be 1 to ${MAX_TOKEN_BYTES - 1} bytes`);
+  return token;
+}
+
+/**
+ * Sums the call counts clients report, per service and backend token, and adds them to the
+ * store's current window once a second: one batched write, not one per client message.
+ * Counts for tokens the service does not hand out are validated and then ignored, so a
+ * client cannot grow the state with made-up tokens.
+ */
+@Injectable()
+export class ClientStatsService implements OnModuleDestroy {
+  private readonly log = new Logger('ClientStats');
+  private pending = new Map<string, Map<string, TokenCallStats>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
+    @Inject(REGISTRY_STORE) private readonly store: RegistryStore,
+  ) {
+    this.timer = setInterval(() => void this.flush(), CLIENT_STATS_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** grpclb ClientStats: totals per client, drops per token. */
+  addGrpclb(assignment: ServiceAssignment | undefined, stats: ClientStats__Output): void {
+    const drops = stats.callsFinishedWithDrop ?? [];
+    if (drops.length > this.config.limits.maxStatsTokens) {
+      throw new FieldError('client_stats.calls_finished_with_drop', `has over ${this.config.limits.maxStatsTokens} entries`);
+    }
+    const started = count('client_stats.num_calls_started', stats.numCallsStarted);
+    const finished = count('client_stats.num_calls_finished', stats.numCallsFinished);
+    const failedToSend = count('client_stats.num_calls_finished_with_client_failed_to_send', stats.numCallsFinishedWithClientFailedToSend);
+    count('client_stats.num_calls_finished_known_received', stats.numCallsFinishedKnownReceived);
+    let dropped = 0;
+    drops.forEach((d, i) => {
+      checkToken(`client_stats.calls_finished_with_drop[${i}].load_balance_token`, d.loadBalanceToken);
+      dropped += count(`client_stats.calls_finished_with_drop[${i}].num_calls`, d.numCalls);
+    });
+    if (!assignment) return;
+    // grpclb does not say which backend a call went to: its totals are service-wide.
+    this.add(assignment.service, SERVICE_WIDE, { started, finished, failed: failedToSend, dropped });
+  }
+
+  /** lookaside.v1 ClientLoad: counts per backend token. */
+  addClientLoad(assignment: ServiceAssignment | undefined, load: ClientLoad__Output): void {
+    const tokens = load.tokens ?? [];
+    if (tokens.length > this.config.limits.maxStatsTokens) {
+      throw new FieldError('client_load.tokens', `has over ${this.config.limits.maxStatsTokens} entries`);
+    }
+    const parsed = tokens.map((t, i) => ({
+      token: checkToken(`client_load.tokens[${i}].load_balance_token`, t.loadBalanceToken),
+      started: count(`client_load.tokens[${i}].calls_started`, t.callsStarted),
+      finished: count(`client_load.tokens[${i}].calls_finished`, t.callsFinished),
+      failed: count(`client_load.tokens[${i}].calls_failed`, t.callsFailed),
+    }));
+    const dropped = count('client_load.calls_dropped', load.callsDropped);
+    if (!assignment) return;
+    const known = new Set(assignment.backends.map((b) => b.token));
+    for (const p of parsed) {
+      if (known.has(p.token)) this.add(assignment.service, p.token, { ...p, dropped: 0 });
+    }
+    if (dropped > 0) this.add(assignment.service, SERVICE_WIDE, { started: 0, finished: 0, failed: 0, dropped });
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.addClientStats(batch);
+    } catch (error) {
+      this.log.warn(`cannot store client stats: ${(error as Error).message}`);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private add(service: string, token: string, delta: TokenCallStats): void {
+    let tokens = this.pending.get(service);
+    if (!tokens) this.pending.set(service, (tokens = new Map()));
+    const sum = tokens.get(token) ?? emptyTokenStats();
+    sum.started += delta.started;
+    sum.finished += delta.finished;
+    sum.failed += delta.failed;
+    sum.dropped += delta.dropped;
+    tokens.set(token, sum);
+  }
+}

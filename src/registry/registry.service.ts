@@ -1,0 +1,152 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { status } from '@grpc/grpc-js';
+import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
+import type { LoadReport__Output } from '../generated/lookaside/v1/LoadReport.js';
+import type { Registration__Output } from '../generated/lookaside/v1/Registration.js';
+import { FieldError } from '../common/grpc-errors.js';
+import { MetricsService } from '../common/metrics.service.js';
+import { computeAssignment } from '../policy/policy.js';
+import {
+  REGISTRY_STORE,
+  type BackendIdentity,
+  type BackendState,
+  type LoadSample,
+  type RegistryStore,
+  type ServiceSnapshot,
+} from '../store/types.js';
+import { checkHost, checkLabels, checkLoad, checkPort, checkServiceName, checkState, checkZone } from './validation.js';
+
+/** Printable, under grpclb's 50-byte limit, and the same on every replica. */
+export function loadBalanceToken(service: string, id: string): string {
+  return createHash('sha256').update(`${service}\n${id}`).digest('base64url').slice(0, 16);
+}
+
+export function backendId(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export interface AcceptedRegistration {
+  identity: BackendIdentity;
+  state: BackendState;
+  load: LoadSample | null;
+}
+
+/** Backends in and out of the shared state; each report stream holds one registration. */
+@Injectable()
+export class RegistryService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('Registry');
+  private reaper: NodeJS.Timeout | undefined;
+  private reaping = false;
+
+  constructor(
+    @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
+    @Inject(REGISTRY_STORE) private readonly store: RegistryStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.reaper = setInterval(() => void this.reap(), this.config.reaperIntervalMs);
+    this.reaper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.reaper);
+  }
+
+  /** Checks every field first: nothing is written unless all of it is valid. */
+  parseRegistration(message: Registration__Output): AcceptedRegistration {
+    const limits = this.config.limits;
+    const service = checkServiceName('registration.service', message.service, limits);
+    const host = checkHost('registration.host', message.host, limits);
+    const port = checkPort('registration.port', message.port);
+    const id = backendId(host, port);
+    return {
+      identity: {
+        service,
+        id,
+        host,
+        port,
+        zone: checkZone('registration.zone', message.zone, limits),
+        labels: checkLabels('registration.labels', message.labels, limits),
+        token: loadBalanceToken(service, id),
+        session: randomUUID(),
+      },
+      state: checkState('registration.state', message.state),
+      load: message.load ? checkLoad('registration.load', message.load, limits) : null,
+    };
+  }
+
+  parseReport(message: LoadReport__Output): { state: BackendState; load: LoadSample } {
+    return {
+      load: checkLoad('load_report.load', message.load, this.config.limits),
+      state: checkState('load_report.state', message.state),
+    };
+  }
+
+  async register(registration: AcceptedRegistration): Promise<void> {
+    const { identity, state, load } = registration;
+    const outcome = await this.store.register(
+      identity,
+      state,
+      load,
+      this.config.leaseTtlMs,
+      this.config.limits.maxBackendsPerService,
+    );
+    if (outcome.result === 'full') {
+      throw new FieldError(
+        'registration.service',
+        `"${identity.service}" already has ${this.config.limits.maxBackendsPerService} backends (LOOKASIDE_MAX_BACKENDS_PER_SERVICE)`,
+        status.RESOURCE_EXHAUSTED,
+      );
+    }
+    this.metrics.count('registrations');
+  }
+
+  /** Records a report; a backend whose lease ran out meanwhile is registered again. */
+  async report(registration: AcceptedRegistration, state: BackendState, load: LoadSample): Promise<void> {
+    const { identity } = registration;
+    const outcome = await this.store.report(identity.service, identity.id, identity.session, state, load, this.config.leaseTtlMs);
+    if (outcome === 'superseded') {
+      throw new FieldError('registration', `a newer stream registered ${identity.id} for "${identity.service}"`, status.ABORTED);
+    }
+    if (outcome === 'lease-lost') {
+      this.log.log(`${identity.service}/${identity.id}: lease had expired; registering again`);
+      await this.register({ ...registration, state, load });
+    }
+    this.metrics.count('reports');
+  }
+
+  async deregister(identity: BackendIdentity): Promise<void> {
+    if (await this.store.deregister(identity.service, identity.id, identity.session)) {
+      this.metrics.count('deregistrations');
+    }
+  }
+
+  async listServices(): Promise<ServiceSnapshot[]> {
+    const names = await this.store.listServices();
+    return Promise.all(names.map((name) => this.store.snapshot(name)));
+  }
+
+  async describe(service: string): Promise<{ snapshot: ServiceSnapshot; weights: Map<string, number> }> {
+    checkServiceName('service', service, this.config.limits);
+    const snapshot = await this.store.snapshot(service);
+    const assignment = computeAssignment(snapshot, this.config.policy);
+    return { snapshot, weights: new Map(assignment.backends.map((b) => [b.id, b.weight])) };
+  }
+
+  /** Any replica may expire a lease; the store makes each removal happen once. */
+  private async reap(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      const expired = await this.store.expireLeases();
+      for (const { service, id } of expired) this.log.log(`${service}/${id}: lease expired, removed`);
+      if (expired.length) this.metrics.count('leases_expired', expired.length);
+    } catch (error) {
+      this.log.warn(`lease expiry failed: ${(error as Error).message}`);
+    } finally {
+      this.reaping = false;
+    }
+  }
+}

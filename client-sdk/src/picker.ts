@@ -1,0 +1,161 @@
+// The per-call pick: earliest-deadline-first over the READY backends' weights, plus the
+// assignment's load shedding. Pure and allocation-free per pick: the scheduler lives in typed
+// arrays and every pick result is built once, when the picker is.
+import { experimental, Metadata, status } from '@grpc/grpc-js';
+
+type Picker = experimental.Picker;
+type PickArgs = experimental.PickArgs;
+type PickResult = experimental.PickResult;
+
+/** Metadata key carrying the backend's load-balance token (the grpclb name for it). */
+export const LB_TOKEN_METADATA_KEY = 'lb-token';
+
+/** Deadlines are shifted back to zero once the earliest passes this, to keep float precision. */
+const REBASE_AT = 2 ** 40;
+
+/**
+ * Earliest deadline first: entry i is due every 1/weight[i]; each pick takes the entry due
+ * first and moves its deadline one period on. Over any window the share of entry i is within
+ * one pick of weight[i]/sum(weights). Start phases are random within one period so that many
+ * clients built at the same moment do not all pick the same backend first.
+ */
+export class EdfScheduler {
+  private readonly period: Float64Array;
+  private readonly deadline: Float64Array;
+  /** Binary min-heap of entry indices ordered by (deadline, index). */
+  private readonly heap: Int32Array;
+
+  constructor(weights: ArrayLike<number>, random: () => number = Math.random) {
+    const n = weights.length;
+    if (n === 0) throw new RangeError('EdfScheduler needs at least one entry');
+    this.period = new Float64Array(n);
+    this.deadline = new Float64Array(n);
+    this.heap = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = weights[i];
+      if (!(w > 0) || !Number.isFinite(w)) throw new RangeError(`EdfScheduler weight ${i} is ${w}`);
+      this.period[i] = 1 / w;
+      this.deadline[i] = random() * this.period[i];
+      this.heap[i] = i;
+    }
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Index of the next entry to use. */
+  next(): number {
+    const top = this.heap[0];
+    this.deadline[top] += this.period[top];
+    this.siftDown(0);
+    if (this.deadline[this.heap[0]] > REBASE_AT) this.rebase();
+    return top;
+  }
+
+  private before(a: number, b: number): boolean {
+    const da = this.deadline[a];
+    const db = this.deadline[b];
+    return da < db || (da === db && a < b);
+  }
+
+  private siftDown(at: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    let i = at;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const c = r < n && this.before(heap[r], heap[l]) ? r : l;
+      if (!this.before(heap[c], heap[i])) return;
+      const t = heap[i];
+      heap[i] = heap[c];
+      heap[c] = t;
+      i = c;
+    }
+  }
+
+  private rebase(): void {
+    const base = this.deadline[this.heap[0]];
+    for (let i = 0; i < this.deadline.length; i++) this.deadline[i] -= base;
+  }
+}
+
+/**
+ * Spreads drops evenly: every pick adds drop_ppm to an accumulator and a pick drops when it
+ * reaches one million. Deterministic, so 1 % means exactly one call in a hundred.
+ */
+export class DropAccumulator {
+  private acc = 0;
+  constructor(readonly ppm: number) {}
+  shouldDrop(): boolean {
+    if (this.ppm <= 0) return false;
+    this.acc += this.ppm;
+    if (this.acc < 1_000_000) return false;
+    this.acc -= 1_000_000;
+    return true;
+  }
+}
+
+/** A READY backend as the picker sees it; `result` is built once per backend by the policy. */
+export interface PickTarget {
+  readonly result: PickResult;
+  /** Sent as `lb-token` metadata; empty = none. */
+  readonly token: string;
+  readonly weight: number;
+}
+
+export interface DropConfig {
+  readonly ppm: number;
+  /** Called for each dropped call (counts it for ClientLoad). */
+  readonly onDrop: () => void;
+}
+
+export function dropResult(ppm: number): PickResult {
+  return {
+    pickResultType: experimental.PickResultType.DROP,
+    subchannel: null,
+    status: {
+      code: status.UNAVAILABLE,
+      details: `lookaside: call dropped by load shedding (${ppm / 10_000}% of calls)`,
+      metadata: new Metadata(),
+    },
+    onCallStarted: null,
+    onCallEnded: null,
+  };
+}
+
+/** Picks among READY backends by weight. Built by the policy on every change, never mutated. */
+export class WeightedPicker implements Picker {
+  private readonly scheduler: EdfScheduler;
+  private readonly results: PickResult[];
+  private readonly tokens: string[];
+  private readonly drops: DropAccumulator | null;
+  private readonly dropped: PickResult | null;
+  private readonly onDrop: (() => void) | null;
+
+  constructor(targets: readonly PickTarget[], drop: DropConfig | null = null, random: () => number = Math.random) {
+    this.scheduler = new EdfScheduler(targets.map((t) => t.weight), random);
+    this.results = targets.map((t) => t.result);
+    this.tokens = targets.map((t) => t.token);
+    this.drops = drop && drop.ppm > 0 ? new DropAccumulator(drop.ppm) : null;
+    this.dropped = this.drops ? dropResult(this.drops.ppm) : null;
+    this.onDrop = drop ? drop.onDrop : null;
+  }
+
+  pick(pickArgs: PickArgs): PickResult {
+    if (this.drops !== null && this.drops.shouldDrop()) {
+      this.onDrop!();
+      return this.dropped!;
+    }
+    const i = this.scheduler.next();
+    const token = this.tokens[i];
+    // grpc-js sends the metadata it hands to the picker (a per-call clone), so this is how a
+    // policy adds per-backend metadata. Metadata.set stores a one-element array: the only
+    // allocation on this path, and only when the backend has a token.
+    if (token.length > 0) pickArgs.metadata.set(LB_TOKEN_METADATA_KEY, token);
+    return this.results[i];
+  }
+}

@@ -4,3 +4,14 @@ export { CLIENT_DEFAULTS, CHANNEL_OPTION, LOOKASIDE_ADDRESS_ENV, ConfigError, ty
 export { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { LB_POLICY_NAME } from './resolution.js';
 export { LB_TOKEN_METADATA_KEY } from './picker.js';
+export {
+  BackendReporter,
+  REPORTER_DEFAULTS,
+  shutdownServer,
+  type BackendReporterOptions,
+  type DrainOptions,
+  type DrainResult,
+  type LoadSample,
+  type Registration,
+  type ServingState,
+} from './reporter.js';

@@ -24,13 +24,25 @@ export function protoDir(): string {
   throw new Error(`lookaside: protos not found; looked in ${candidates.join(', ')}`);
 }
 
+/**
+ * loader-options.json as proto-loader options. JSON cannot hold the String/Number
+ * constructors proto-loader compares `enums` and `longs` with, so the file names them
+ * ("String", "Number", as the type generator's flags do) and they are mapped back here;
+ * passed as text, proto-loader would ignore them and decode enums as numbers and 64-bit
+ * integers as Long objects, unlike the generated types.
+ */
+export function loaderOptions(json: Record<string, unknown>): Options {
+  const ctor = (v: unknown) => (v === 'String' ? String : v === 'Number' ? Number : v);
+  return { ...json, enums: ctor(json.enums), longs: ctor(json.longs) } as Options;
+}
+
 let cached: { assignments: AssignmentsProto; reports: ReportsProto } | null = null;
 
 /** The loaded lookaside.v1 services, loaded once per process. */
 export function lookasideProtos(): { assignments: AssignmentsProto; reports: ReportsProto } {
   if (cached) return cached;
   const dir = protoDir();
-  const options = JSON.parse(readFileSync(join(dir, 'loader-options.json'), 'utf8')) as Options;
+  const options = loaderOptions(JSON.parse(readFileSync(join(dir, 'loader-options.json'), 'utf8')) as Record<string, unknown>);
   const load = (file: string) =>
     loadPackageDefinition(loadSync(file, { ...options, includeDirs: [dir] })) as unknown;
   cached = {

@@ -1,6 +1,6 @@
 // Real grpc-js backends for the SDK tests: a unary Echo that answers with the backend's name,
 // served over loopback, with no proto (raw bytes in and out).
-import { Server, ServerCredentials, credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError, type ServerUnaryCall, type sendUnaryData, type ServerOptions, type ChannelOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError, type ServerUnaryCall, type sendUnaryData, type ServerOptions, type ChannelOptions } from '@grpc/grpc-js';
 
 const identity = (b: Buffer) => b;
 export const ECHO_SERVICE = {
@@ -57,9 +57,11 @@ export async function startBackend(name: string, options: ServerOptions = {}, po
       backend.inFlight++;
       for (const t of call.metadata.get('lb-token')) backend.tokens.set(String(t), (backend.tokens.get(String(t)) ?? 0) + 1);
       backend.peers.add(call.getPeer());
+      const fail = call.request.toString() === 'fail';
       const done = () => {
         backend.inFlight--;
-        callback(null, Buffer.from(name));
+        if (fail) callback({ code: status.INTERNAL, details: `${name} failed as asked` });
+        else callback(null, Buffer.from(name));
       };
       if (backend.delayMs > 0) setTimeout(done, backend.delayMs);
       else done();
@@ -82,9 +84,9 @@ export interface CallOutcome {
   error?: ServiceError;
 }
 
-export function callOnce(client: EchoClientInstance, timeoutMs = 5000, waitForReady = false): Promise<CallOutcome> {
+export function callOnce(client: EchoClientInstance, timeoutMs = 5000, waitForReady = false, payload = 'x'): Promise<CallOutcome> {
   return new Promise((resolve) => {
-    client.Call(Buffer.from('x'), new Metadata({ waitForReady }), { deadline: Date.now() + timeoutMs }, (err, res) => {
+    client.Call(Buffer.from(payload), new Metadata({ waitForReady }), { deadline: Date.now() + timeoutMs }, (err, res) => {
       if (err) resolve({ ok: false, error: err });
       else resolve({ ok: true, backend: res!.toString() });
     });

@@ -1,0 +1,92 @@
+// The pure pick path: EDF over weights, load shedding, lb-token metadata.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { experimental, Metadata, status } from '@grpc/grpc-js';
+import { DropAccumulator, EdfScheduler, WeightedPicker, LB_TOKEN_METADATA_KEY, type PickTarget } from '../src/picker.js';
+
+function counts(s: EdfScheduler, n: number): number[] {
+  const c = new Array<number>(s.size).fill(0);
+  for (let i = 0; i < n; i++) c[s.next()]++;
+  return c;
+}
+
+test('EDF gives every entry its weighted share within one pick, from any start phase', () => {
+  for (const seed of [0, 0.3, 0.99]) {
+    const s = new EdfScheduler([1, 2, 3, 10], () => seed);
+    const c = counts(s, 1600);
+    [100, 200, 300, 1000].forEach((want, i) => assert.ok(Math.abs(c[i] - want) <= 1, `entry ${i}: ${c[i]} vs ${want}`));
+  }
+});
+
+test('EDF interleaves instead of bursting: the heavy entry never runs more than its ratio (+1) in a row', () => {
+  const s = new EdfScheduler([1, 3], () => 0.5);
+  let run = 0;
+  let longest = 0;
+  for (let i = 0; i < 400; i++) {
+    run = s.next() === 1 ? run + 1 : 0;
+    longest = Math.max(longest, run);
+  }
+  assert.ok(longest <= 4, `longest run ${longest}`);
+});
+
+test('EDF keeps its split over millions of picks (deadline rebasing)', () => {
+  const s = new EdfScheduler([1e-6, 2e-6], () => 0);
+  const c = counts(s, 3_000_000);
+  assert.ok(Math.abs(c[0] - 1_000_000) <= 1 && Math.abs(c[1] - 2_000_000) <= 1, String(c));
+});
+
+test('EDF rejects weights that cannot be scheduled', () => {
+  assert.throws(() => new EdfScheduler([]));
+  assert.throws(() => new EdfScheduler([1, 0]));
+  assert.throws(() => new EdfScheduler([Number.NaN]));
+});
+
+test('drops are spread evenly: 1% drops exactly one pick in a hundred', () => {
+  const d = new DropAccumulator(10_000);
+  const drops = Array.from({ length: 1000 }, () => d.shouldDrop());
+  assert.equal(drops.filter(Boolean).length, 10);
+  assert.equal(drops.indexOf(true), 99);
+  assert.equal(new DropAccumulator(0).shouldDrop(), false);
+});
+
+function target(name: string, weight: number, token: string): PickTarget {
+  const result = {
+    pickResultType: experimental.PickResultType.COMPLETE,
+    subchannel: { name } as unknown as experimental.SubchannelInterface,
+    status: null,
+    onCallStarted: null,
+    onCallEnded: null,
+  };
+  return { result, token, weight };
+}
+
+test('the picker returns the prebuilt result and sets lb-token only for backends that have one', () => {
+  const picker = new WeightedPicker([target('a', 1, 'tok-a'), target('b', 1, '')], null, () => 0);
+  const seen = new Map<string, string[]>();
+  const results = new Set<unknown>();
+  for (let i = 0; i < 10; i++) {
+    const md = new Metadata();
+    const r = picker.pick({ metadata: md, extraPickInfo: {} });
+    results.add(r);
+    const name = (r.subchannel as unknown as { name: string }).name;
+    seen.set(name, md.get(LB_TOKEN_METADATA_KEY).map(String));
+  }
+  assert.equal(results.size, 2, 'one result object per backend, reused');
+  assert.deepEqual(seen.get('a'), ['tok-a']);
+  assert.deepEqual(seen.get('b'), []);
+});
+
+test('the picker drops the configured share with UNAVAILABLE and counts each drop', () => {
+  let dropped = 0;
+  const picker = new WeightedPicker([target('a', 1, 't')], { ppm: 500_000, onDrop: () => dropped++ });
+  let drops = 0;
+  for (let i = 0; i < 100; i++) {
+    const r = picker.pick({ metadata: new Metadata(), extraPickInfo: {} });
+    if (r.pickResultType === experimental.PickResultType.DROP) {
+      drops++;
+      assert.equal(r.status!.code, status.UNAVAILABLE);
+    }
+  }
+  assert.equal(drops, 50);
+  assert.equal(dropped, 50);
+});

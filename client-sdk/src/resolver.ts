@@ -6,7 +6,8 @@
 //    passes: use the fallback target, or fail calls with UNAVAILABLE naming the lookaside;
 //  - the lookaside says `fallback`: use the fallback target, or fail calls clearly;
 //  - the lookaside is lost after an assignment: emit nothing (static stability: the policy
-//    keeps the last backends) while the Watch reconnects.
+//    keeps the last backends) while the Watch reconnects; a replica that answers with the
+//    version-0 "nothing known yet" fallback does not wipe the backends held either.
 import { experimental, Metadata, status, type ChannelOptions, type ServiceConfig } from '@grpc/grpc-js';
 import type { Assignment__Output } from './generated/lookaside/v1/Assignment.js';
 import { LoadRecorder } from './load-recorder.js';
@@ -52,6 +53,8 @@ export class LookasideResolver implements experimental.Resolver {
   private fallbackResolver: experimental.Resolver | null = null;
   private fallbackTimer: NodeJS.Timeout | null = null;
   private lastVersion = -1;
+  /** Whether the last lookaside result listed at least one backend. */
+  private holdingBackends = false;
 
   constructor(
     target: experimental.GrpcUri,
@@ -90,6 +93,7 @@ export class LookasideResolver implements experimental.Resolver {
     if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
     this.fallbackTimer = null;
     this.lastVersion = -1;
+    this.holdingBackends = false;
   }
 
   private start(): void {
@@ -125,6 +129,12 @@ export class LookasideResolver implements experimental.Resolver {
     const config = this.config!;
     if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
     this.fallbackTimer = null;
+    if (a.fallback && Number(a.version) === 0 && this.mode === 'lookaside' && this.holdingBackends) {
+      // Version 0 is a replica that knows nothing of the service yet (just started, state
+      // not loaded): keep the backends we have rather than drop them; any real change
+      // arrives with a version above 0.
+      return;
+    }
     if (a.fallback) {
       this.lastVersion = Number(a.version);
       this.enterFallback(`the lookaside at ${config.lookasideAddress} has no backends for "${config.service}"`, true);
@@ -211,6 +221,7 @@ export class LookasideResolver implements experimental.Resolver {
       recorder: this.recorder,
       emptyMessage: `lookaside: the assignment for "${config.service}" (version ${a.version}) from the lookaside at ${config.lookasideAddress} lists no backends`,
     };
+    this.holdingBackends = endpoints.length > 0;
     this.emit(endpoints, resolution, `lookaside ${config.lookasideAddress} version ${a.version}`);
   }
 
@@ -225,6 +236,7 @@ export class LookasideResolver implements experimental.Resolver {
       recorder: this.recorder,
       emptyMessage: message,
     };
+    this.holdingBackends = false;
     this.emit([], resolution, message);
   }
 

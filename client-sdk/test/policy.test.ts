@@ -236,8 +236,12 @@ describe('static stability', () => {
       assert.equal(failures.length, 0);
       assert.equal(counts.get('a'), 100);
       lookaside = await FakeLookaside.start(port);
-      lookaside.push('stable', { version: 2, backends: [backendOf(b, 1, 'tb')] });
+      // A replica that has not loaded the service yet answers "version 0, fallback".
+      lookaside.push('stable', { version: 0, fallback: true });
       await waitFor(() => lookaside.watcherCount > 0, 3000, 'the SDK to reconnect');
+      await sleep(50);
+      assert.deepEqual((await callMany(client, 20, 2)).counts.get('a'), 20, 'the placeholder does not wipe the backends');
+      lookaside.push('stable', { version: 2, backends: [backendOf(b, 1, 'tb')] });
       const start = Date.now();
       let r = await callOnce(client);
       while (r.backend !== 'b' && Date.now() - start < 3000) r = await callOnce(client);

@@ -1,0 +1,269 @@
+// The SDK against the real lookaside service (test/support/lookaside.ts), a real Redis where
+// state must outlive a replica, and real grpc-js backends, all on loopback. Figures are
+// printed (grep "figure:"); the asserted bounds are generous, the goals are in the README.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { startService, type RunningService } from '../../test/support/lookaside.js';
+import { startRedis, uniquePrefix, type TestRedis } from '../../test/support/redis.js';
+import { BackendReporter, registerLookaside, type BackendReporterOptions } from '../src/index.js';
+import { callMany, echoClient, sleep, startBackend, steadyTraffic, waitFor, type EchoClientInstance, type TestBackend } from './support/backends.js';
+import { observe } from './support/observer.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Reports (and load pushes) every 200 ms so tests need not wait whole seconds. */
+const FAST_SERVICE = { LOOKASIDE_REPORT_INTERVAL_MS: '200', LOOKASIDE_LOAD_PUSH_INTERVAL_MS: '200' };
+const FAST_BACKOFF = { initialMs: 50, maxMs: 500 };
+
+interface Reporting {
+  backend: TestBackend;
+  reporter: BackendReporter;
+}
+
+async function reportingBackend(lookasideAddress: string, service: string, name: string, extra: Partial<BackendReporterOptions> = {}, start = true): Promise<Reporting> {
+  const reporter = new BackendReporter({ service, lookasideAddress, host: '127.0.0.1', backoff: FAST_BACKOFF, ...extra });
+  const backend = await startBackend(name, { interceptors: [reporter.interceptor] });
+  reporter.attach(backend.server);
+  if (start) {
+    reporter.start({ port: backend.port });
+    await reporter.whenRegistered(5000);
+  }
+  return { backend, reporter };
+}
+
+async function closeAll(list: Reporting[]): Promise<void> {
+  for (const r of list) {
+    await r.reporter.stop();
+    await r.backend.stop();
+  }
+}
+
+function failures<T extends { ok: boolean }>(outcomes: T[]): T[] {
+  return outcomes.filter((o) => !o.ok);
+}
+
+describe('SDK with the real lookaside (memory store)', () => {
+  let service: RunningService;
+  const clients: EchoClientInstance[] = [];
+
+  before(async () => {
+    registerLookaside({ backoff: FAST_BACKOFF });
+    service = await startService({ env: FAST_SERVICE });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await service.stop();
+  });
+
+  test('calls spread over 3 backends per their weights, within 5% over 1,000 calls', async () => {
+    // Each backend says it is full at its capacity: utilization = rps / capacity, so the
+    // lookaside's weight (rps / utilization) is the capacity: 100, 200, 300.
+    const capacities = { a: 100, b: 200, c: 300 } as Record<string, number>;
+    const backends: Reporting[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      backends.push(await reportingBackend(service.grpcAddress, 'weights', name, { applicationUtilization: (s) => s.rpsFractional / capacities[name] }));
+    }
+    const seen = observe(service.grpcAddress, 'weights');
+    const client = echoClient(`lookaside://${service.grpcAddress}/weights`);
+    clients.push(client);
+    try {
+      const ratioReached = () => {
+        const ws = seen.latest()?.backends.map((b) => b.weight).sort((x, y) => x - y) ?? [];
+        return ws.length === 3 && Math.abs(ws[1] / ws[0] - 2) < 0.05 && Math.abs(ws[2] / ws[0] - 3) < 0.05;
+      };
+      const deadline = Date.now() + 10_000;
+      while (!ratioReached() && Date.now() < deadline) await callMany(client, 100, 10);
+      assert.ok(ratioReached(), `weights never reached 1:2:3: ${JSON.stringify(seen.latest()?.backends.map((b) => b.weight))}`);
+      const assignment = seen.latest()!;
+      const { counts, failures: failed } = await callMany(client, 1000, 10);
+      assert.equal(failed.length, 0);
+      const total = assignment.backends.reduce((s, b) => s + b.weight, 0);
+      const byPort = new Map(backends.map((r) => [r.backend.port, r.backend.name]));
+      const split: string[] = [];
+      for (const b of assignment.backends) {
+        const name = byPort.get(b.port)!;
+        const want = (1000 * b.weight) / total;
+        const got = counts.get(name) ?? 0;
+        split.push(`${name} ${got}/${want.toFixed(0)}`);
+        assert.ok(Math.abs(got - want) <= 0.05 * want, `${name}: ${got} calls, weight says ${want.toFixed(1)} (±5%)`);
+      }
+      console.log(`figure: weighted split over 1000 calls (got/expected): ${split.join(', ')}`);
+    } finally {
+      seen.close();
+      await closeAll(backends);
+    }
+  });
+
+  test('a new backend receives calls within 1 s of starting its reporter', async () => {
+    const backends = [await reportingBackend(service.grpcAddress, 'grow', 'a'), await reportingBackend(service.grpcAddress, 'grow', 'b')];
+    const client = echoClient(`lookaside://${service.grpcAddress}/grow`);
+    clients.push(client);
+    const traffic = steadyTraffic(client, 200, 20_000);
+    try {
+      await waitFor(() => traffic.outcomes.length > 100, 5000, 'traffic');
+      const late = await reportingBackend(service.grpcAddress, 'grow', 'new', {}, false);
+      backends.push(late);
+      const started = Date.now();
+      late.reporter.start({ port: late.backend.port });
+      const took = await waitFor(() => late.backend.calls > 0, 5000, 'a call on the new backend');
+      console.log(`figure: first report to first call: ${took} ms`);
+      assert.ok(took < 1000, `first call after ${took} ms`);
+      assert.ok(Date.now() - started < 1000);
+      const done = await traffic.stop();
+      assert.equal(failures(done).length, 0);
+    } finally {
+      await traffic.stop();
+      await closeAll(backends);
+    }
+  });
+
+  test('graceful drain of one backend under a steady 500 calls/s: zero failed calls', async () => {
+    const backends = [];
+    for (const name of ['a', 'b', 'c']) backends.push(await reportingBackend(service.grpcAddress, 'drain', name));
+    const client = echoClient(`lookaside://${service.grpcAddress}/drain`);
+    clients.push(client);
+    await callMany(client, 50, 5);
+    const traffic = steadyTraffic(client, 500, 20_000);
+    try {
+      await sleep(1000);
+      const drained = backends[1];
+      const callsBefore = drained.backend.calls;
+      const result = await drained.reporter.drain();
+      const callsAtClose = drained.backend.calls;
+      await sleep(500);
+      const done = await traffic.stop();
+      const failed = failures(done);
+      console.log(
+        `figure: drain under 500 calls/s: ${done.length} calls, ${failed.length} failed, drain waited ${result.waitedMs} ms ` +
+          `(timedOut=${result.timedOut}, shutdown=${result.shutdown}), drained backend served ${callsAtClose - callsBefore} calls during the drain`,
+      );
+      assert.equal(failed.length, 0, failed[0]?.error?.details);
+      assert.equal(result.timedOut, false);
+      assert.equal(result.shutdown, 'graceful');
+      assert.ok(done.length >= 500 * 1.2, `only ${done.length} calls`);
+    } finally {
+      await traffic.stop();
+      await closeAll(backends);
+    }
+  });
+
+  test('a backend killed with SIGKILL: calls fail only briefly (measured)', async () => {
+    const a = await reportingBackend(service.grpcAddress, 'kill', 'a');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', '@swc-node/register/esm-register', join(here, 'support', 'backend-process.ts'), service.grpcAddress, 'kill', 'k'],
+      { cwd: join(here, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(child, 'exit');
+    const client = echoClient(`lookaside://${service.grpcAddress}/kill`);
+    clients.push(client);
+    let traffic: ReturnType<typeof steadyTraffic> | null = null;
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`backend process exited with ${code}`)));
+      });
+      assert.ok(JSON.parse(line).port > 0);
+      traffic = steadyTraffic(client, 500, 20_000);
+      await waitFor(() => traffic!.outcomes.some((o) => o.backend === 'k'), 5000, 'calls on the child backend');
+      await sleep(300);
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      await exited;
+      await sleep(4000); // past the default 3 s lease, so the lookaside removes it meanwhile
+      const done = await traffic.stop();
+      const failed = done.filter((o) => !o.ok && o.at >= killedAt - 50);
+      const windowMs = failed.length ? Math.max(...failed.map((o) => o.at)) - killedAt : 0;
+      const after = done.filter((o) => o.at >= killedAt);
+      console.log(
+        `figure: SIGKILL under 500 calls/s: ${failed.length} of ${after.length} calls failed after the kill, ` +
+          `last failed call started ${windowMs} ms after it (${failed.map((o) => o.error?.code).join(',') || 'none'})`,
+      );
+      assert.ok(windowMs <= 3500, `calls failed for ${windowMs} ms`);
+      assert.ok(failed.length <= after.length * 0.05, `${failed.length} failed`);
+      assert.ok(after.some((o) => o.ok && o.at > killedAt + 3000), 'calls keep working');
+    } finally {
+      await traffic?.stop();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await a.reporter.stop();
+      await a.backend.stop();
+    }
+  });
+});
+
+describe('SDK across lookaside restarts and replicas (Redis store)', () => {
+  let redis: TestRedis;
+
+  before(async () => {
+    registerLookaside({ backoff: FAST_BACKOFF });
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  test('the lookaside restarted mid-traffic: zero failed calls, then the SDK follows the new replica', async () => {
+    const prefix = uniquePrefix();
+    let service = await startService({ redisUrl: redis.url, redisPrefix: prefix, env: FAST_SERVICE });
+    const address = service.grpcAddress;
+    const backends = [await reportingBackend(address, 'restart', 'a'), await reportingBackend(address, 'restart', 'b')];
+    const client = echoClient(`lookaside://${address}/restart`);
+    await callMany(client, 50, 5);
+    const traffic = steadyTraffic(client, 300, 30_000);
+    try {
+      await sleep(500);
+      const stoppedAt = Date.now();
+      await service.stop();
+      await sleep(500);
+      service = await startService({ redisUrl: redis.url, redisPrefix: prefix, grpcPort: service.grpcPort, env: FAST_SERVICE });
+      const downMs = Date.now() - stoppedAt;
+      const late = await reportingBackend(address, 'restart', 'new');
+      backends.push(late);
+      const took = await waitFor(() => late.backend.calls > 0, 10_000, 'a call on a backend registered with the new replica');
+      const done = await traffic.stop();
+      const failed = failures(done);
+      console.log(`figure: lookaside restart: down ${downMs} ms, ${done.length} calls, ${failed.length} failed; new backend called ${took} ms after registering`);
+      assert.equal(failed.length, 0, failed[0]?.error?.details);
+    } finally {
+      await traffic.stop();
+      client.close();
+      await closeAll(backends);
+      await service.stop();
+    }
+  });
+
+  test('two replicas: the SDK keeps working when the one it is connected to stops', async () => {
+    const prefix = uniquePrefix();
+    const first = await startService({ redisUrl: redis.url, redisPrefix: prefix, env: FAST_SERVICE });
+    const second = await startService({ redisUrl: redis.url, redisPrefix: prefix, env: FAST_SERVICE });
+    // The SDK and reporters are given both; they dial the first and move on when it goes.
+    const both = `${first.grpcAddress},${second.grpcAddress}`;
+    const backends = [await reportingBackend(both, 'pair', 'a'), await reportingBackend(both, 'pair', 'b')];
+    const client = echoClient(`lookaside://${both}/pair`);
+    await callMany(client, 50, 5);
+    const traffic = steadyTraffic(client, 300, 30_000);
+    let firstStopped = false;
+    try {
+      await sleep(500);
+      await first.stop();
+      firstStopped = true;
+      const late = await reportingBackend(both, 'pair', 'new');
+      backends.push(late);
+      const took = await waitFor(() => late.backend.calls > 0, 10_000, 'a call on a backend registered through the second replica');
+      const done = await traffic.stop();
+      const failed = failures(done);
+      console.log(`figure: replica loss: ${done.length} calls, ${failed.length} failed; new backend called ${took} ms after registering`);
+      assert.equal(failed.length, 0, failed[0]?.error?.details);
+    } finally {
+      await traffic.stop();
+      client.close();
+      await closeAll(backends);
+      if (!firstStopped) await first.stop();
+      await second.stop();
+    }
+  });
+});

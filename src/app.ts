@@ -19,9 +19,20 @@ export const PROTO_FILES = [
   'lookaside/v1/registry.proto',
 ];
 
+const TYPES: Record<string, unknown> = { String, Number };
+
+/**
+ * protos/loader-options.json as @grpc/proto-loader wants it: "String" and "Number" become
+ * the constructors, which is how the loader is told to hand over enums and 64-bit ints.
+ */
+export function protoLoaderOptions(): Record<string, unknown> {
+  const raw = JSON.parse(readFileSync(join(PROTO_DIR, 'loader-options.json'), 'utf8')) as Record<string, unknown>;
+  const options = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? (TYPES[v] ?? v) : v]));
+  return { ...options, includeDirs: [PROTO_DIR] };
+}
+
 /** Starts one replica: the gRPC APIs on config.grpcAddress, admin HTTP on config.httpPort. */
 export async function startLookaside(config: LookasideConfig, logger: LogLevel[] | false = ['log', 'warn', 'error']): Promise<INestApplication> {
-  const loaderOptions = JSON.parse(readFileSync(join(PROTO_DIR, 'loader-options.json'), 'utf8'));
   const app = await NestFactory.create(AppModule.forRoot(config), { logger, abortOnError: false });
   app.connectMicroservice<MicroserviceOptions>(
     {
@@ -30,7 +41,7 @@ export async function startLookaside(config: LookasideConfig, logger: LogLevel[]
         package: ['grpc.lb.v1', 'lookaside.v1'],
         protoPath: PROTO_FILES,
         url: config.grpcAddress,
-        loader: { ...loaderOptions, includeDirs: [PROTO_DIR] },
+        loader: protoLoaderOptions(),
         maxReceiveMessageLength: config.limits.maxMessageBytes,
         maxMetadataSize: 16 * 1024,
         keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, keepalivePermitWithoutCalls: 1 },

@@ -1,6 +1,9 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { toStatus } from './grpc-errors.js';
 
+/** How long a half-close must stand before it counts as one (see the 'end' handler). */
+export const HALF_CLOSE_SETTLE_MS = 50;
+
 export interface StreamHandlers<Req> {
   /** One message; the next is not read until this settles. A throw ends the stream with its status. */
   message(message: Req): Promise<void> | void;
@@ -49,15 +52,22 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
       () => call.resume(),
     );
   });
-  call.on('end', () =>
-    run(
-      () => handlers.end(),
-      () => {
-        close();
-        call.end();
-      },
-    ),
-  );
+  call.on('end', () => {
+    // A peer that resets the stream looks like a half-close at first: the readable side
+    // ends about a millisecond before grpc-js marks the call cancelled. Let a reset land
+    // before treating the end as a goodbye.
+    const settle = setTimeout(() => {
+      if (call.cancelled || call.destroyed) return close();
+      run(
+        () => handlers.end(),
+        () => {
+          close();
+          call.end();
+        },
+      );
+    }, HALF_CLOSE_SETTLE_MS);
+    call.once('cancelled', () => clearTimeout(settle));
+  });
   call.on('cancelled', close);
   call.on('close', close);
   call.on('error', close);

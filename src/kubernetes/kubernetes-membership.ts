@@ -43,6 +43,7 @@ interface Source {
   kind: 'explicit' | 'discovery';
   explicit?: ServiceWatchConfig;
   informer: SliceInformer;
+  watch: ClosableWatch;
   /** Set by the first completed list; the view of its services is undefined before. */
   synced: boolean;
   /** A list has completed and its items are being applied by the informer. */
@@ -60,15 +61,38 @@ export interface SourceStatus {
   resourceVersion: string;
 }
 
-/** A Watch that asks the apiserver for BOOKMARK events, so the resourceVersion stays fresh. */
-class BookmarkWatch extends Watch {
-  override watch(
+/**
+ * A Watch that asks the apiserver for BOOKMARK events (so the resourceVersion stays fresh) and
+ * that can be closed for good: ListWatch.stop() only aborts a watch whose response has already
+ * arrived, so a watch still connecting (or started after a list that was in flight) would
+ * otherwise outlive stop().
+ */
+class ClosableWatch extends Watch {
+  private closed = false;
+  private readonly active = new Set<AbortController>();
+
+  override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+    let controller: AbortController | undefined;
+    let finished = false;
+    controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, (err) => {
+      finished = true;
+      if (controller) this.active.delete(controller);
+      done(err);
+    });
+    if (this.closed) controller.abort();
+    else if (!finished) this.active.add(controller);
+    return controller;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.active) c.abort();
+    this.active.clear();
   }
 }
 
@@ -230,6 +254,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       if (s.restartTimer) clearTimeout(s.restartTimer);
       s.restartTimer = undefined;
       await s.informer.stop();
+      s.watch.close();
     }
   }
 
@@ -267,9 +292,10 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       this.schedule();
       return list;
     };
+    const watch = new ClosableWatch(kc);
     const informer = new ListWatch<V1EndpointSlice>(
       spec.path,
-      new BookmarkWatch(kc),
+      watch,
       listFn,
       false,
       spec.labelSelector,
@@ -281,6 +307,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       kind: spec.kind,
       explicit: spec.explicit,
       informer,
+      watch,
       synced: false,
       listed: false,
       failures: 0,

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type {
   BackendIdentity,
@@ -62,6 +63,16 @@ export class RedisStore implements RegistryStore {
     redis.defineCommand('lookasideSnapshot', { numberOfKeys: 7, lua: SNAPSHOT });
     this.redis = redis as Redis & Scripts;
     this.subscriber = redis.duplicate();
+    // ioredis reconnects by itself; say so once per outage instead of once per retry.
+    const log = new Logger('RedisStore');
+    let lastError = '';
+    for (const connection of [redis, this.subscriber]) {
+      connection.on('error', (error: Error) => {
+        if (error.message !== lastError) log.warn(`Redis: ${error.message}`);
+        lastError = error.message;
+      });
+      connection.on('ready', () => (lastError = ''));
+    }
     this.subscriber.on('smessage', (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber.on('ready', () => {
       // ioredis re-subscribes by itself after a reconnect; events sent meanwhile are lost.

@@ -30,6 +30,7 @@ export async function startRedis(): Promise<TestRedis> {
     failed,
     waitFor('redis-server to accept connections', async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // not up yet: try again
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG' ? true : undefined;

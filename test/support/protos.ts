@@ -1,0 +1,39 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_FILES, protoLoaderOptions } from '../../src/app.js';
+import type { ProtoGrpcType as LoadBalancerProto } from '../../src/generated/load_balancer.js';
+import type { ProtoGrpcType as ReportsProto } from '../../src/generated/reports.js';
+import type { ProtoGrpcType as AssignmentsProto } from '../../src/generated/assignments.js';
+import type { ProtoGrpcType as RegistryProto } from '../../src/generated/registry.js';
+
+type Loaded = LoadBalancerProto & ReportsProto & AssignmentsProto & RegistryProto;
+
+let loaded: Loaded | undefined;
+/** The service's own protos, loaded as any grpc-js client would. */
+export function protos(): Loaded {
+  if (!loaded) {
+    const definition = protoLoader.loadSync(PROTO_FILES, protoLoaderOptions());
+    loaded = grpc.loadPackageDefinition(definition) as unknown as Loaded;
+  }
+  return loaded;
+}
+
+export interface Clients {
+  loadBalancer: InstanceType<Loaded['grpc']['lb']['v1']['LoadBalancer']>;
+  reports: InstanceType<Loaded['lookaside']['v1']['Reports']>;
+  assignments: InstanceType<Loaded['lookaside']['v1']['Assignments']>;
+  registry: InstanceType<Loaded['lookaside']['v1']['Registry']>;
+  close(): void;
+}
+
+export function clients(address: string): Clients {
+  const p = protos();
+  const creds = grpc.credentials.createInsecure();
+  const made = {
+    loadBalancer: new p.grpc.lb.v1.LoadBalancer(address, creds),
+    reports: new p.lookaside.v1.Reports(address, creds),
+    assignments: new p.lookaside.v1.Assignments(address, creds),
+    registry: new p.lookaside.v1.Registry(address, creds),
+  };
+  return { ...made, close: () => Object.values(made).forEach((c) => c.close()) };
+}

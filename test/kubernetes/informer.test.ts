@@ -56,6 +56,11 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
     await new Promise((r) => setImmediate(r));
   }
 
+  /** Waits until the informer has a watch open (so that what the server does to watches reaches it). */
+  async function watching(): Promise<void> {
+    await until(() => server.openWatches === 1, 'a watch is open');
+  }
+
   before(async () => {
     await server.start();
     // 250 endpoints of Service echo across 3 slices, plus noise that must not leak in.
@@ -126,6 +131,7 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
 
   it('moves its resourceVersion on a BOOKMARK without any change', async () => {
     const before = changes.length;
+    await watching();
     const rv = server.bookmark();
     await until(() => m.status()[0].resourceVersion === rv, 'bookmark resourceVersion adopted');
     await sleep(30);
@@ -135,6 +141,7 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
 
   it('resumes a dropped watch from its resourceVersion without relisting', async () => {
     const lists = server.requests.lists;
+    await watching();
     server.dropWatches();
     server.apply(slice('echo-c', 'echo', [...range(200, 240), endpoint(7)]));
     await settle([...ids(0, 240)], 'change made while the watch was down is seen');
@@ -149,6 +156,7 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
     server.compact();
     server.deliver = true;
     expectExactly(m, current); // still the old view
+    await watching();
     server.expireWatches();
     await settle([...ids(0, 200).filter((i) => i !== 7), ...ids(300, 320)], 'relist after ERROR 410');
     assert.equal(server.requests.lists, lists + 1, 'exactly one relist');
@@ -161,6 +169,7 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
     server.apply(slice('echo-d', 'echo', range(300, 330)));
     server.compact();
     server.deliver = true;
+    await watching();
     server.dropWatches();
     await settle([...ids(0, 200).filter((i) => i !== 7), ...ids(300, 330)], 'relist after HTTP 410');
     assert.equal(server.requests.lists, lists + 1);
@@ -200,6 +209,7 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
 
   it('retries a failing list with backoff until it succeeds', async () => {
     const lists = server.requests.lists;
+    await watching();
     server.failNext('list', 503, 2);
     server.compact();
     server.expireWatches();

@@ -1,0 +1,78 @@
+/** KubernetesModule through Nest DI: inert when not configured; loads KUBECONFIG when it is. */
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { NestFactory } from '@nestjs/core';
+import { KubernetesMembership, KubernetesModule } from '../../src/kubernetes/index.js';
+import { FakeApiServer } from './fake-apiserver.js';
+import { ip, range, slice, until } from './helpers.js';
+
+const KEYS = ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'LOOKASIDE_K8S', 'LOOKASIDE_K8S_SERVICES', 'LOOKASIDE_K8S_DISCOVERY_NAMESPACES'];
+
+function withEnv(env: Record<string, string>): () => void {
+  const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
+  for (const k of KEYS) delete process.env[k];
+  Object.assign(process.env, env);
+  return () => {
+    for (const k of KEYS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
+}
+
+describe('KubernetesModule', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lookaside-k8s-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is inert when not configured', async () => {
+    const restore = withEnv({});
+    try {
+      const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
+      const m = app.get(KubernetesMembership);
+      assert.equal(m.enabled(), false);
+      assert.equal(m.watches('echo'), false);
+      assert.equal(m.endpoints('echo'), undefined);
+      await app.close();
+    } finally {
+      restore();
+    }
+  });
+
+  it('watches through a kubeconfig file and stops with the application', async () => {
+    const server = new FakeApiServer();
+    await server.start();
+    server.apply(slice('echo-1', 'echo', range(0, 3)));
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}]',
+        'users: [{name: fake, user: {token: fake}}]',
+        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
+        'current-context: fake',
+        '',
+      ].join('\n'),
+    );
+    const restore = withEnv({ KUBECONFIG: kubeconfig, LOOKASIDE_K8S: 'on', LOOKASIDE_K8S_SERVICES: 'echo=demo/echo' });
+    try {
+      const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
+      await app.init();
+      const m = app.get(KubernetesMembership);
+      assert.equal(m.enabled(), true);
+      assert.equal(await m.whenSynced(5000), true, JSON.stringify(m.status()));
+      assert.deepEqual(m.endpoints('echo')!.map((e) => e.host), [ip(0), ip(1), ip(2)]);
+      await until(() => server.openWatches === 1, 'watch open');
+      await app.close();
+      await until(() => server.openWatches === 0, 'watch closed by app.close()');
+    } finally {
+      restore();
+      await server.close();
+    }
+  });
+});

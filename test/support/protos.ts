@@ -26,14 +26,15 @@ export interface Clients {
   close(): void;
 }
 
-export function clients(address: string): Clients {
+/** Clients on one channel; distinct `options` give distinct connections. */
+export function clients(address: string, options: grpc.ChannelOptions = {}): Clients {
   const p = protos();
   const creds = grpc.credentials.createInsecure();
   const made = {
-    loadBalancer: new p.grpc.lb.v1.LoadBalancer(address, creds),
-    reports: new p.lookaside.v1.Reports(address, creds),
-    assignments: new p.lookaside.v1.Assignments(address, creds),
-    registry: new p.lookaside.v1.Registry(address, creds),
+    loadBalancer: new p.grpc.lb.v1.LoadBalancer(address, creds, options),
+    reports: new p.lookaside.v1.Reports(address, creds, options),
+    assignments: new p.lookaside.v1.Assignments(address, creds, options),
+    registry: new p.lookaside.v1.Registry(address, creds, options),
   };
   return { ...made, close: () => Object.values(made).forEach((c) => c.close()) };
 }

@@ -14,7 +14,7 @@ export class Recorded<Res> {
   status: grpc.StatusObject | undefined;
   error: grpc.ServiceError | undefined;
 
-  constructor(stream: grpc.ClientDuplexStream<unknown, Res>) {
+  constructor(stream: grpc.ClientDuplexStream<any, Res>) {
     stream.on('data', (m: Res) => this.messages.push(m));
     stream.on('status', (s: grpc.StatusObject) => (this.status = s));
     stream.on('error', (e: grpc.ServiceError) => (this.error = e));

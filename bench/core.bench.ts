@@ -1,0 +1,106 @@
+// Service-core benchmark (issue 2). One lookaside replica in a child process with the Redis
+// store, load from this process over loopback:
+//   1. reports ingested per second at BENCH_BACKENDS registered backends (default 1,000);
+//   2. time from one membership change to its arrival on N open BalanceLoad streams held
+//      by that replica, N in BENCH_STREAMS (default "1000,5000"), p50 and p99.
+// Run: npm run bench:core   (needs redis-server on PATH, or REDIS_URL)
+import { clients, type Clients } from '../test/support/protos.js';
+import { startServiceProcess } from '../test/support/lookaside.js';
+import { startRedis, uniquePrefix } from '../test/support/redis.js';
+import { openBalanceLoad, openReport, steadyLoad } from '../test/support/streams.js';
+import { waitFor } from '../test/support/ports.js';
+
+const BACKENDS = Number(process.env.BENCH_BACKENDS ?? 1000);
+const REPORT_SECONDS = Number(process.env.BENCH_REPORT_SECONDS ?? 10);
+const STREAM_COUNTS = (process.env.BENCH_STREAMS ?? '1000,5000').split(',').map(Number);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
+/** Client channels the load is spread over (one HTTP/2 connection each). */
+const CHANNELS = 8;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function channels(address: string): Clients[] {
+  // Distinct channel options give distinct connections instead of one shared subchannel.
+  return Array.from({ length: CHANNELS }, (_, i) => clients(address, { 'bench.channel': i }));
+}
+
+async function reportThroughput(address: string): Promise<{ perSecond: number; backends: number }> {
+  const pool = channels(address);
+  const streams = Array.from({ length: BACKENDS }, (_, i) => {
+    const r = openReport(pool[i % CHANNELS]);
+    r.register('bench-reports', '10.1.0.1', 1000 + i);
+    return r;
+  });
+  await Promise.all(streams.map((s) => s.registered()));
+  // Each backend keeps one report in flight: send the next when the previous is acked.
+  let acked = 0;
+  let running = true;
+  for (const s of streams) {
+    s.stream.on('data', () => {
+      acked += 1;
+      if (running) s.report(steadyLoad(100 + (acked % 7), 0.4));
+    });
+  }
+  const startAcks = acked;
+  const t0 = performance.now();
+  for (const s of streams) s.report(steadyLoad());
+  await new Promise((r) => setTimeout(r, REPORT_SECONDS * 1000));
+  running = false;
+  const perSecond = (acked - startAcks) / ((performance.now() - t0) / 1000);
+  for (const s of streams) s.stream.end();
+  await new Promise((r) => setTimeout(r, 500));
+  pool.forEach((c) => c.close());
+  return { perSecond, backends: BACKENDS };
+}
+
+async function propagation(address: string, n: number): Promise<{ n: number; p50: number; p99: number; max: number; samples: number }> {
+  const pool = channels(address);
+  const service = `bench-fanout-${n}`;
+  const base = openReport(pool[0]);
+  base.register(service, '10.2.0.1', 2000);
+  await base.registered();
+  const streams = Array.from({ length: n }, (_, i) => openBalanceLoad(pool[i % CHANNELS], service));
+  await waitFor(`${n} streams to get the first list`, () => (streams.every((s) => s.latestList()?.length) ? true : undefined), 120_000, 50);
+  const latencies: number[] = [];
+  for (let change = 0; change < CHANGES; change++) {
+    const counts = streams.map((s) => s.recorded.messages.length);
+    const arrivals = new Array<number>(n).fill(0);
+    streams.forEach((s, i) =>
+      s.stream.once('data', () => {
+        arrivals[i] = performance.now();
+      }),
+    );
+    const extra = openReport(pool[1 % CHANNELS]);
+    const t0 = performance.now();
+    extra.register(service, '10.2.0.2', 3000 + change);
+    await waitFor('every stream to see the change', () => (arrivals.every((a) => a > 0) ? true : undefined), 60_000, 5);
+    for (const a of arrivals) latencies.push(a - t0);
+    // Remove it again and let the removal land everywhere before the next round.
+    extra.stream.end();
+    await waitFor('the removal', () => (streams.every((s, i) => s.recorded.messages.length >= counts[i] + 2) ? true : undefined), 60_000, 5);
+  }
+  latencies.sort((a, b) => a - b);
+  for (const s of streams) s.stream.cancel();
+  base.stream.end();
+  await new Promise((r) => setTimeout(r, 500));
+  pool.forEach((c) => c.close());
+  return { n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)!, samples: latencies.length };
+}
+
+const redis = await startRedis();
+const service = await startServiceProcess({ redisUrl: redis.url, redisPrefix: uniquePrefix() });
+try {
+  const ingest = await reportThroughput(service.grpcAddress);
+  console.log(`reports ingested: ${ingest.perSecond.toFixed(0)}/s by one replica with Redis, ${ingest.backends} backends reporting, ${REPORT_SECONDS} s`);
+  for (const n of STREAM_COUNTS) {
+    const r = await propagation(service.grpcAddress, n);
+    console.log(
+      `change -> ${r.n} BalanceLoad streams on one replica: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.samples} arrivals over ${CHANGES} changes)`,
+    );
+  }
+} finally {
+  await service.stop();
+  await redis.stop();
+}

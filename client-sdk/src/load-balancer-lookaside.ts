@@ -167,6 +167,9 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
 
   private onStateChange(backend: Backend, next: connectivityState, errorMessage?: string): void {
     if (this.backends.get(backend.key) !== backend) return;
+    // A lost connection may mean moved addresses: a resolver that polls (the fallback's DNS)
+    // looks again; the lookaside resolver, which is pushed changes, ignores the request.
+    if (backend.state === connectivityState.READY && next !== connectivityState.READY) this.helper.requestReresolution();
     backend.state = next;
     if (errorMessage) this.lastError = errorMessage;
     // Keep every assigned backend connected, not only the ones calls happen to need.

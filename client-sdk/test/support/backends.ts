@@ -26,6 +26,8 @@ export interface TestBackend {
   port: number;
   address: string;
   calls: number;
+  /** Date.now() at the first call; 0 before. */
+  firstCallAt: number;
   /** lb-token values seen, by value. */
   tokens: Map<string, number>;
   /** Remote ports of the client connections seen (a reconnect shows as a new port). */
@@ -45,6 +47,7 @@ export async function startBackend(name: string, options: ServerOptions = {}, po
     port: 0,
     address: '',
     calls: 0,
+    firstCallAt: 0,
     tokens: new Map(),
     peers: new Set(),
     inFlight: 0,
@@ -53,7 +56,7 @@ export async function startBackend(name: string, options: ServerOptions = {}, po
   };
   server.addService(ECHO_SERVICE, {
     Call: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
-      backend.calls++;
+      if (backend.calls++ === 0) backend.firstCallAt = Date.now();
       backend.inFlight++;
       for (const t of call.metadata.get('lb-token')) backend.tokens.set(String(t), (backend.tokens.get(String(t)) ?? 0) + 1);
       backend.peers.add(call.getPeer());

@@ -48,6 +48,8 @@ interface Source {
   synced: boolean;
   /** A list has completed and its items are being applied by the informer. */
   listed: boolean;
+  /** Something changed since the last recompute. */
+  dirty: boolean;
   failures: number;
   restartTimer?: NodeJS.Timeout;
   lastError?: string;
@@ -79,11 +81,23 @@ class ClosableWatch extends Watch {
   ): Promise<AbortController> {
     let controller: AbortController | undefined;
     let finished = false;
-    controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, (err) => {
+    const finish = (err: unknown): void => {
+      if (finished) return;
       finished = true;
       if (controller) this.active.delete(controller);
       done(err);
-    });
+    };
+    try {
+      controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, finish);
+    } catch (err) {
+      // Authentication can throw before the request starts (an exec plugin, an unreadable token
+      // file); the informer does not catch it, so report it as a failed watch instead of an
+      // unhandled rejection.
+      controller = new AbortController();
+      controller.abort();
+      finish(err);
+      return controller;
+    }
     if (this.closed) controller.abort();
     else if (!finished) this.active.add(controller);
     return controller;
@@ -288,6 +302,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       // The informer applies the items synchronously right after this promise settles, before
       // the flush scheduled here runs.
       source.listed = true;
+      source.dirty = true;
       source.failures = 0;
       this.schedule();
       return list;
@@ -310,10 +325,12 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       watch,
       synced: false,
       listed: false,
+      dirty: false,
       failures: 0,
     };
     const changed = (): void => {
       source.failures = 0;
+      source.dirty = true;
       this.schedule();
     };
     informer.on('add', changed);
@@ -366,6 +383,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
       }
     }
     const next = this.compute();
+    for (const s of this.sources) s.dirty = false;
     const changed: string[] = [];
     for (const name of new Set([...this.view.keys(), ...next.keys()])) {
       if (!sameEndpoints(this.view.get(name), next.get(name))) changed.push(name);
@@ -388,10 +406,21 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
     const explicitNames = new Set(this.config.services.map((s) => s.name));
     for (const s of this.sources) {
       if (s.kind !== 'explicit' || !s.synced || !s.explicit) continue;
-      next.set(s.explicit.name, freeze(mergeSlices(s.informer.list(), s.explicit.port, { addressType })));
+      const previous = this.view.get(s.explicit.name);
+      next.set(
+        s.explicit.name,
+        !s.dirty && previous ? previous : freeze(mergeSlices(s.informer.list(), s.explicit.port, { addressType })),
+      );
     }
     const discovery = this.sources.filter((s) => s.kind === 'discovery');
     if (discovery.length === 0 || !discovery.every((s) => s.synced)) return next;
+    if (!discovery.some((s) => s.dirty)) {
+      for (const name of this.discovered) {
+        const previous = this.view.get(name);
+        if (previous) next.set(name, previous);
+      }
+      return next;
+    }
 
     // name -> port selector key -> slices
     const groups = new Map<string, Map<string, { port: PortSelector; slices: V1EndpointSlice[] }>>();

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NestFactory } from '@nestjs/core';
-import { KubernetesMembership, KubernetesModule } from '../../src/kubernetes/index.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesMembership, KubernetesModule, loadKubernetesConfig } from '../../src/kubernetes/index.js';
 import { FakeApiServer } from './fake-apiserver.js';
 import { ip, range, slice, until } from './helpers.js';
 
@@ -72,6 +73,31 @@ describe('KubernetesModule', () => {
       await until(() => server.openWatches === 0, 'watch closed by app.close()');
     } finally {
       restore();
+      await server.close();
+    }
+  });
+
+  it('retries a failing credential plugin with backoff and never crashes', async () => {
+    const server = new FakeApiServer();
+    await server.start();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server: server.url, skipTLSVerify: true }],
+      users: [{ name: 'broken', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/nonexistent/credential-plugin', interactiveMode: 'Never' } }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'broken' }],
+      currentContext: 'fake',
+    });
+    const m = new KubernetesMembership(
+      loadKubernetesConfig({ KUBECONFIG: '/unused', LOOKASIDE_K8S_SERVICES: 'echo=demo/echo', LOOKASIDE_K8S_BACKOFF_MIN_MS: '10', LOOKASIDE_K8S_BACKOFF_MAX_MS: '40' }),
+      kc,
+    );
+    try {
+      m.start();
+      await until(() => m.status()[0].failures >= 3, 'three failures, each retried');
+      assert.equal(m.endpoints('echo'), undefined, 'never synced');
+      assert.equal(server.requests.lists, 0, 'no unauthenticated request reached the apiserver');
+    } finally {
+      await m.stop();
       await server.close();
     }
   });

@@ -35,7 +35,7 @@ function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING
 }
 
 function snapshot(backends: BackendRecord[], clientStats: Record<string, TokenCallStats> = {}): ServiceSnapshot {
-  return { service: 'echo', version: 7, backends, clientStats };
+  return { service: 'echo', version: 7, backends, clientStats, cluster: null };
 }
 
 const weights = (s: ServiceSnapshot, o = options) => computeAssignment(s, o).backends.map((b) => b.weight);

@@ -203,6 +203,41 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       }
     });
 
+    it('stores the Kubernetes view idempotently: only a real change is versioned and announced', async () => {
+      const s = service();
+      const replica = await fixture.open();
+      try {
+        const member = (host: string, ready = true) => ({
+          host,
+          port: 50051,
+          ready,
+          serving: ready,
+          terminating: false,
+          zone: 'z1',
+          nodeName: 'n1',
+          podName: `pod-${host}`,
+        });
+        const { events, ready } = collect(store, s);
+        await ready;
+        assert.equal((await store.snapshot(s)).cluster, null, 'no view outside cluster mode');
+        const view = [member('10.0.0.1'), member('10.0.0.2', false)];
+        const writes = await Promise.all([store.setClusterMembers(s, view), replica.setClusterMembers(s, structuredClone(view))]);
+        assert.equal(writes.filter(Boolean).length, 1, 'two replicas writing the same view: one change');
+        await waitFor('one event', () => (events.length === 1 ? true : undefined));
+        assert.deepEqual((await replica.snapshot(s)).cluster, view);
+        const version = (await store.snapshot(s)).version;
+        assert.equal(await store.setClusterMembers(s, structuredClone(view)), false);
+        assert.equal((await store.snapshot(s)).version, version, 'rewriting the same view changes nothing');
+        assert.equal(await store.setClusterMembers(s, [member('10.0.0.1')]), true);
+        assert.ok((await store.snapshot(s)).version > version);
+        assert.equal(await store.setClusterMembers(s, null), true);
+        assert.equal((await store.snapshot(s)).cluster, null);
+        assert.ok((await store.listServices()).includes(s));
+      } finally {
+        if (replica !== store) await replica.close();
+      }
+    });
+
     it('stops delivering after unsubscribe', async () => {
       const s = service();
       const events: ChangeEvent[] = [];

@@ -1,5 +1,6 @@
 import type { PolicyOptions } from '../config/config.js';
 import type { BackendRecord, BackendState, ServiceSnapshot, TokenCallStats } from '../store/types.js';
+import { effectiveBackends } from './membership.js';
 
 export interface WeightedBackend {
   id: string;
@@ -54,14 +55,15 @@ export function rawWeight(backend: BackendRecord, clientStats: TokenCallStats | 
 }
 
 /**
- * Policy v1. Eligible: SERVING backends (not NOT_SERVING, not DRAINING). Weight: the raw
+ * Policy v1. Membership: see effectiveBackends (Kubernetes endpoints in cluster mode, reports
+ * otherwise). Eligible: SERVING backends (not NOT_SERVING, not DRAINING). Weight: the raw
  * estimate above; backends without one yet get the mean of those that have one (all get
  * equal weights when none has); every weight is clamped to [minWeightRatio, maxWeightRatio]
  * times the mean so no backend starves or floods; then scaled to integers with the heaviest
  * at weightResolution and none below 1. Same snapshot, same result, on every replica.
  */
 export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOptions): ServiceAssignment {
-  const eligible = snapshot.backends.filter((b) => b.state === 'SERVING');
+  const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
   const raw = eligible.map((b) => rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty));
   const known = raw.filter((w): w is number => w !== undefined);
   const fill = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { status } from '@grpc/grpc-js';
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import type { LoadReport__Output } from '../generated/lookaside/v1/LoadReport.js';
 import type { Registration__Output } from '../generated/lookaside/v1/Registration.js';
+import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { computeAssignment } from '../policy/policy.js';
@@ -16,15 +17,6 @@ import {
   type ServiceSnapshot,
 } from '../store/types.js';
 import { checkHost, checkLabels, checkLoad, checkPort, checkServiceName, checkState, checkZone } from './validation.js';
-
-/** Printable, under grpclb's 50-byte limit, and the same on every replica. */
-export function loadBalanceToken(service: string, id: string): string {
-  return createHash('sha256').update(`${service}\n${id}`).digest('base64url').slice(0, 16);
-}
-
-export function backendId(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 export interface AcceptedRegistration {
   identity: BackendIdentity;

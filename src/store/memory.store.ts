@@ -5,6 +5,7 @@ import type {
   BackendState,
   ChangeEvent,
   ChangeListener,
+  ClusterMember,
   ExpiredBackend,
   LoadSample,
   RegisterOutcome,
@@ -19,6 +20,7 @@ interface ServiceState {
   version: number;
   backends: Map<string, BackendRecord>;
   leases: Map<string, number>;
+  cluster: ClusterMember[] | null;
   /** stats window index -> token -> counts */
   stats: Map<number, Map<string, TokenCallStats>>;
 }
@@ -104,14 +106,22 @@ export class MemoryStore implements RegistryStore {
 
   async snapshot(service: string): Promise<ServiceSnapshot> {
     const svc = this.services.get(service);
-    if (!svc) return { service, version: 0, backends: [], clientStats: {} };
+    if (!svc) return { service, version: 0, backends: [], clientStats: {}, cluster: null };
     const backends = [...svc.backends.values()]
       .map((b) => structuredClone(b))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const window = svc.stats.get(this.windowIndex() - 1);
     const clientStats: Record<string, TokenCallStats> = {};
     for (const [token, counts] of window ?? []) clientStats[token] = { ...counts };
-    return { service, version: svc.version, backends, clientStats };
+    return { service, version: svc.version, backends, clientStats, cluster: structuredClone(svc.cluster) };
+  }
+
+  async setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean> {
+    const svc = this.serviceState(service);
+    if (JSON.stringify(svc.cluster) === JSON.stringify(members)) return false;
+    svc.cluster = structuredClone(members);
+    this.publish(service, svc, 'membership');
+    return true;
   }
 
   async listServices(): Promise<string[]> {
@@ -163,7 +173,7 @@ export class MemoryStore implements RegistryStore {
   private serviceState(service: string): ServiceState {
     let svc = this.services.get(service);
     if (!svc) {
-      svc = { version: 0, backends: new Map(), leases: new Map(), stats: new Map() };
+      svc = { version: 0, backends: new Map(), leases: new Map(), stats: new Map(), cluster: null };
       this.services.set(service, svc);
     }
     return svc;

@@ -76,7 +76,20 @@ bump_and_publish(ARGV[1], 'membership', ids)
 return ids
 `;
 
-/** KEYS: the six above, then the stats window hash. Returns everything in one read. */
+/**
+ * KEYS: the six above, then the Kubernetes view (a string key). ARGV: the view as JSON, or ''
+ * to clear it; channel. Writing the view already there changes nothing, so every replica may
+ * write what its informer sees.
+ */
+export const SET_CLUSTER = `${BUMP_AND_PUBLISH}
+local current = redis.call('GET', KEYS[7]) or ''
+if current == ARGV[1] then return 0 end
+if ARGV[1] == '' then redis.call('DEL', KEYS[7]) else redis.call('SET', KEYS[7], ARGV[1]) end
+bump_and_publish(ARGV[2], 'membership', nil)
+return 1
+`;
+
+/** KEYS: the six above, the stats window hash, the Kubernetes view. Everything in one read. */
 export const SNAPSHOT = `
 return {
   redis.call('HGETALL', KEYS[1]),
@@ -84,5 +97,6 @@ return {
   redis.call('HGETALL', KEYS[4]),
   redis.call('GET', KEYS[6]) or '0',
   redis.call('HGETALL', KEYS[7]),
+  redis.call('GET', KEYS[8]) or '',
 }
 `;

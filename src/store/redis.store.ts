@@ -6,6 +6,7 @@ import type {
   BackendState,
   ChangeEvent,
   ChangeListener,
+  ClusterMember,
   ExpiredBackend,
   LoadSample,
   RegisterOutcome,
@@ -14,7 +15,7 @@ import type {
   ServiceSnapshot,
   TokenCallStats,
 } from './types.js';
-import { DEREGISTER, EXPIRE, REGISTER, REPORT, SNAPSHOT } from './redis.scripts.js';
+import { DEREGISTER, EXPIRE, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 interface Scripts {
@@ -23,6 +24,7 @@ interface Scripts {
   lookasideDeregister: ScriptCall;
   lookasideExpire: ScriptCall;
   lookasideSnapshot: ScriptCall;
+  lookasideSetCluster: ScriptCall;
 }
 
 const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
@@ -60,7 +62,8 @@ export class RedisStore implements RegistryStore {
     redis.defineCommand('lookasideReport', { numberOfKeys: 6, lua: REPORT });
     redis.defineCommand('lookasideDeregister', { numberOfKeys: 6, lua: DEREGISTER });
     redis.defineCommand('lookasideExpire', { numberOfKeys: 6, lua: EXPIRE });
-    redis.defineCommand('lookasideSnapshot', { numberOfKeys: 7, lua: SNAPSHOT });
+    redis.defineCommand('lookasideSnapshot', { numberOfKeys: 8, lua: SNAPSHOT });
+    redis.defineCommand('lookasideSetCluster', { numberOfKeys: 7, lua: SET_CLUSTER });
     this.redis = redis as Redis & Scripts;
     this.subscriber = redis.duplicate();
     // ioredis reconnects by itself; say so once per outage instead of once per retry.
@@ -143,10 +146,11 @@ export class RedisStore implements RegistryStore {
 
   async snapshot(service: string): Promise<ServiceSnapshot> {
     const window = Math.floor(Date.now() / this.statsWindowMs) - 1;
-    const [members, states, loads, version, stats] = (await this.redis.lookasideSnapshot(
+    const [members, states, loads, version, stats, cluster] = (await this.redis.lookasideSnapshot(
       ...this.keys(service),
       this.statsKey(service, window),
-    )) as [string[], string[], string[], string, string[]];
+      this.clusterKey(service),
+    )) as [string[], string[], string[], string, string[], string];
     const stateById = pairs(states);
     const loadById = pairs(loads);
     const backends: BackendRecord[] = [];
@@ -168,7 +172,26 @@ export class RedisStore implements RegistryStore {
       const counts = (clientStats[token] ??= { started: 0, finished: 0, failed: 0, dropped: 0 });
       counts[field.slice(cut + 1) as keyof TokenCallStats] = Number(value);
     }
-    return { service, version: Number(version), backends, clientStats };
+    return {
+      service,
+      version: Number(version),
+      backends,
+      clientStats,
+      cluster: cluster ? (JSON.parse(cluster) as ClusterMember[]) : null,
+    };
+  }
+
+  async setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean> {
+    const [changed] = await Promise.all([
+      this.redis.lookasideSetCluster(
+        ...this.keys(service),
+        this.clusterKey(service),
+        members ? JSON.stringify(members) : '',
+        this.channel(service),
+      ),
+      this.redis.sadd(this.servicesKey(), service),
+    ]);
+    return Number(changed) === 1;
   }
 
   async listServices(): Promise<string[]> {
@@ -240,6 +263,10 @@ export class RedisStore implements RegistryStore {
 
   private statsKey(service: string, window: number): string {
     return `${this.prefix}:{${service}}:client-stats:${window}`;
+  }
+
+  private clusterKey(service: string): string {
+    return `${this.prefix}:{${service}}:cluster`;
   }
 
   private servicesKey(): string {

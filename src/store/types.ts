@@ -42,6 +42,21 @@ export interface TokenCallStats {
   dropped: number;
 }
 
+/**
+ * One endpoint of the Kubernetes Service(s) behind a lookaside service, as the EndpointSlices
+ * say (src/kubernetes). In cluster mode these define membership; reports add load and draining.
+ */
+export interface ClusterMember {
+  host: string;
+  port: number;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  zone: string;
+  nodeName: string;
+  podName: string;
+}
+
 export interface ServiceSnapshot {
   service: string;
   /** Bumped by every accepted change of the service; equal state, equal version. */
@@ -49,6 +64,8 @@ export interface ServiceSnapshot {
   /** Sorted by id, so that everything computed from a snapshot is deterministic. */
   backends: BackendRecord[];
   clientStats: Record<string, TokenCallStats>;
+  /** The Kubernetes view of the service, sorted by host and port; null outside cluster mode. */
+  cluster: ClusterMember[] | null;
 }
 
 export type ChangeKind = 'membership' | 'load';
@@ -115,7 +132,14 @@ export interface RegistryStore {
 
   snapshot(service: string): Promise<ServiceSnapshot>;
 
-  /** Every service that has ever had a backend registered. */
+  /**
+   * Replaces the Kubernetes view of `service` (null: no longer watched). Idempotent: every
+   * replica may write the same view, and only a real change bumps the version and is announced.
+   * Returns true when it changed something.
+   */
+  setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean>;
+
+  /** Every service that has ever had a backend registered or a Kubernetes view. */
   listServices(): Promise<string[]>;
 
   /** Adds client-observed call counts to the current stats window of each service. */

@@ -172,6 +172,23 @@ describe('lookaside policy with a scripted lookaside', () => {
     }
   });
 
+  test("keeps the channel's own method configs, e.g. retries", async () => {
+    const [a] = backends;
+    lookaside.push('retry', { version: 1, backends: [backendOf(a, 1, 'ta')] });
+    const retryPolicy = { maxAttempts: 3, initialBackoff: '0.01s', maxBackoff: '0.05s', backoffMultiplier: 2, retryableStatusCodes: ['INTERNAL'] };
+    const serviceConfig = { loadBalancingConfig: [], methodConfig: [{ name: [{ service: 'lookaside.test.Echo' }], retryPolicy }] };
+    const client = echoClient(`lookaside://${lookaside.address}/retry`, { 'grpc.service_config': JSON.stringify(serviceConfig) });
+    try {
+      await callOnce(client, 5000, true);
+      const before = a.calls;
+      const r = await callOnce(client, 5000, false, 'fail');
+      assert.equal(r.error?.code, status.INTERNAL);
+      assert.equal(a.calls - before, 3, 'three attempts: the retry policy applies');
+    } finally {
+      client.close();
+    }
+  });
+
   test('no lookaside and no fallback: calls fail fast with UNAVAILABLE naming the lookaside address', async () => {
     const port = await closedPort();
     const client = echoClient(`lookaside://127.0.0.1:${port}/nothing`);

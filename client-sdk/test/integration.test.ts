@@ -152,15 +152,20 @@ describe('SDK with the real lookaside (memory store)', () => {
     }
   });
 
-  test('a backend killed with SIGKILL: calls fail only briefly (measured)', async () => {
-    const a = await reportingBackend(service.grpcAddress, 'kill', 'a');
+  /** Kills a backend (in its own process) under 500 calls/s; returns the calls after the kill. */
+  async function sigkill(service: RunningService, name: string, withRetries: boolean, watchMs: number) {
+    const a = await reportingBackend(service.grpcAddress, name, 'a');
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', '@swc-node/register/esm-register', join(here, 'support', 'backend-process.ts'), service.grpcAddress, 'kill', 'k'],
+      ['--import', '@swc-node/register/esm-register', join(here, 'support', 'backend-process.ts'), service.grpcAddress, name, 'k'],
       { cwd: join(here, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = once(child, 'exit');
-    const client = echoClient(`lookaside://${service.grpcAddress}/kill`);
+    const retryPolicy = { maxAttempts: 3, initialBackoff: '0.05s', maxBackoff: '0.2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] };
+    const options = withRetries
+      ? { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [], methodConfig: [{ name: [{ service: 'lookaside.test.Echo' }], retryPolicy }] }) }
+      : {};
+    const client = echoClient(`lookaside://${service.grpcAddress}/${name}`, options);
     clients.push(client);
     let traffic: ReturnType<typeof steadyTraffic> | null = null;
     try {
@@ -175,24 +180,35 @@ describe('SDK with the real lookaside (memory store)', () => {
       const killedAt = Date.now();
       child.kill('SIGKILL');
       await exited;
-      await sleep(4000); // past the default 3 s lease, so the lookaside removes it meanwhile
+      await sleep(watchMs);
       const done = await traffic.stop();
+      const after = done.filter((o) => o.at >= killedAt);
       const failed = done.filter((o) => !o.ok && o.at >= killedAt - 50);
       const windowMs = failed.length ? Math.max(...failed.map((o) => o.at)) - killedAt : 0;
-      const after = done.filter((o) => o.at >= killedAt);
       console.log(
-        `figure: SIGKILL under 500 calls/s: ${failed.length} of ${after.length} calls failed after the kill, ` +
+        `figure: SIGKILL under 500 calls/s${withRetries ? ' with a retry policy' : ''}: ${failed.length} of ${after.length} calls failed after the kill, ` +
           `last failed call started ${windowMs} ms after it (${failed.map((o) => o.error?.code).join(',') || 'none'})`,
       );
-      assert.ok(windowMs <= 3500, `calls failed for ${windowMs} ms`);
-      assert.ok(failed.length <= after.length * 0.05, `${failed.length} failed`);
-      assert.ok(after.some((o) => o.ok && o.at > killedAt + 3000), 'calls keep working');
+      return { killedAt, after, failed, windowMs };
     } finally {
       await traffic?.stop();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await a.reporter.stop();
       await a.backend.stop();
     }
+  }
+
+  test('a backend killed with SIGKILL: only calls in flight on it fail, and calls go on past its lease', async () => {
+    // Watch past the default 3 s lease, so the lookaside removes the backend meanwhile.
+    const { killedAt, after, failed, windowMs } = await sigkill(service, 'kill', false, 4000);
+    assert.ok(windowMs <= 1000, `calls failed for ${windowMs} ms`);
+    assert.ok(failed.length <= after.length * 0.02, `${failed.length} failed`);
+    assert.ok(after.some((o) => o.ok && o.at > killedAt + 3000), 'calls keep working');
+  });
+
+  test('a backend killed with SIGKILL, channel with a retry policy for UNAVAILABLE: zero failed calls', async () => {
+    const { failed } = await sigkill(service, 'kill-retry', true, 1000);
+    assert.equal(failed.length, 0, failed[0]?.error?.details);
   });
 });
 

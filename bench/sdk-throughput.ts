@@ -3,15 +3,16 @@
 // and the backends run in child processes, so this process only runs the two clients.
 // Goal: lookaside >= 0.97 x round_robin.
 //
-//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round] [rounds] [concurrency]
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=2] [rounds=10] [concurrency=32]
+import { credentials, experimental, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { WeightedPicker } from '../client-sdk/src/picker.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
 import { registerLookaside } from '../client-sdk/src/index.js';
 import { EchoClient, type EchoClientInstance } from '../client-sdk/test/support/backends.js';
 import { median, spawnBackends } from './sdk-support.js';
 
-const ROUND_SECONDS = Number(process.argv[2] ?? 3);
-const ROUNDS = Number(process.argv[3] ?? 5);
+const ROUND_SECONDS = Number(process.argv[2] ?? 2);
+const ROUNDS = Number(process.argv[3] ?? 10);
 const CONCURRENCY = Number(process.argv[4] ?? 32);
 const BACKENDS = 3;
 const PAYLOAD = Buffer.alloc(100, 7);
@@ -47,6 +48,18 @@ async function measure(client: EchoClientInstance, seconds: number): Promise<Rou
   return { rate: (done * 1000) / (Date.now() - start), cpuPerCall: (used.user + used.system) / Math.max(1, done), failed };
 }
 
+/** ns per pick of the SDK's picker over three weighted backends, with and without a token. */
+function pickCost(token: string): number {
+  const result = { pickResultType: experimental.PickResultType.COMPLETE, subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
+  const picker = new WeightedPicker([333, 667, 1000].map((weight) => ({ result, token, weight })));
+  const args = Array.from({ length: 1024 }, () => ({ metadata: new Metadata(), extraPickInfo: {} }));
+  for (let i = 0; i < 100_000; i++) picker.pick(args[i & 1023]);
+  const n = 2_000_000;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) picker.pick(args[i & 1023]);
+  return Number(process.hrtime.bigint() - start) / n;
+}
+
 const service = await startServiceProcess({});
 const backends = await spawnBackends(service.grpcAddress, 'bench', BACKENDS);
 registerLookaside({ lookasideAddress: service.grpcAddress });
@@ -80,6 +93,7 @@ try {
   console.log(`  lookaside:/// calls/s: ${fmt(laRates)}  median ${median(laRates).toFixed(0)}; client CPU ${median(rounds.map((r) => r.la.cpuPerCall)).toFixed(1)} µs/call`);
   console.log(`  lookaside/round_robin, median of paired rounds: calls/s ${rateRatio.toFixed(3)} (goal >= 0.97), calls per CPU-second ${cpuRatio.toFixed(3)}`);
   console.log(`  failed calls: ${failed}`);
+  console.log(`  pick: ${pickCost('').toFixed(0)} ns without a token, ${pickCost('XoVmMHz6BhwD3D8A').toFixed(0)} ns with one`);
 } finally {
   rr.close();
   la.close();

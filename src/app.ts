@@ -49,7 +49,6 @@ export async function startLookaside(config: LookasideConfig, logger: LogLevel[]
     },
     { inheritAppConfig: true },
   );
-  app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen(config.httpPort, config.httpHost);
   return app;

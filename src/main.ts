@@ -2,7 +2,20 @@ import { Logger } from '@nestjs/common';
 import { loadConfig } from './config/config.js';
 import { startLookaside } from './app.js';
 
+/** Longest a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+const log = new Logger('Lookaside');
 const config = loadConfig();
 const app = await startLookaside(config);
-new Logger('Lookaside').log(`gRPC on ${config.grpcAddress}, admin HTTP on ${config.httpHost}:${config.httpPort}`);
-void app;
+log.log(`gRPC on ${config.grpcAddress}, admin HTTP on ${config.httpHost}:${config.httpPort}`);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    setTimeout(() => {
+      log.error(`shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    void app.close().then(() => process.exit(0));
+  });
+}

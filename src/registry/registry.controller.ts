@@ -13,25 +13,17 @@ export class RegistryController {
 
   @GrpcMethod('Registry', 'ListServices')
   async listServices(): Promise<ListServicesResponse> {
-    const snapshots = await this.registry.listServices();
-    return {
-      services: snapshots.map((s) => ({
-        name: s.service,
-        backends: s.backends.length,
-        serving: s.backends.filter((b) => b.state === 'SERVING').length,
-        version: s.version,
-      })),
-    };
+    return { services: await this.registry.listServices() };
   }
 
   @GrpcMethod('Registry', 'ListBackends')
   async listBackends(request: ListBackendsRequest__Output): Promise<ListBackendsResponse> {
     try {
-      const { snapshot, weights } = await this.registry.describe(request.service);
+      const { backends, version, weights } = await this.registry.describe(request.service);
       return {
-        service: snapshot.service,
-        version: snapshot.version,
-        backends: snapshot.backends.map((b) => ({
+        service: request.service,
+        version,
+        backends: backends.map((b) => ({
           backendId: b.id,
           host: b.host,
           port: b.port,

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { KubernetesModule } from '../kubernetes/kubernetes.module.js';
 import { RegistryController } from './registry.controller.js';
 import { RegistryService } from './registry.service.js';
 
 @Module({
+  imports: [KubernetesModule],
   controllers: [RegistryController],
   providers: [RegistryService],
   exports: [RegistryService],

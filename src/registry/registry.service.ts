@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { KubernetesMembership } from '../kubernetes/kubernetes-membership.js';
 import { status } from '@grpc/grpc-js';
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import type { LoadReport__Output } from '../generated/lookaside/v1/LoadReport.js';
@@ -7,14 +8,15 @@ import type { Registration__Output } from '../generated/lookaside/v1/Registratio
 import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { MetricsService } from '../common/metrics.service.js';
+import { effectiveBackends } from '../policy/membership.js';
 import { computeAssignment } from '../policy/policy.js';
 import {
   REGISTRY_STORE,
   type BackendIdentity,
+  type BackendRecord,
   type BackendState,
   type LoadSample,
   type RegistryStore,
-  type ServiceSnapshot,
 } from '../store/types.js';
 import { checkHost, checkLabels, checkLoad, checkPort, checkServiceName, checkState, checkZone } from './validation.js';
 
@@ -35,6 +37,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
     @Inject(REGISTRY_STORE) private readonly store: RegistryStore,
     private readonly metrics: MetricsService,
+    private readonly cluster: KubernetesMembership,
   ) {}
 
   onModuleInit(): void {
@@ -78,6 +81,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
 
   async register(registration: AcceptedRegistration): Promise<void> {
     const { identity, state, load } = registration;
+    this.checkClusterMembership(identity);
     const outcome = await this.store.register(
       identity,
       state,
@@ -93,6 +97,29 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       );
     }
     this.metrics.count('registrations');
+  }
+
+  /**
+   * In cluster mode the EndpointSlices say who belongs to a service: a backend may report
+   * only for an address listed there, so no pod can steer another service's traffic to itself.
+   */
+  private checkClusterMembership(identity: BackendIdentity): void {
+    if (!this.cluster.watches(identity.service)) return;
+    const endpoints = this.cluster.endpoints(identity.service);
+    if (!endpoints) {
+      throw new FieldError(
+        'registration.service',
+        `the Kubernetes endpoints of "${identity.service}" are not known yet; retry shortly`,
+        status.UNAVAILABLE,
+      );
+    }
+    if (!endpoints.some((e) => e.host === identity.host && e.port === identity.port)) {
+      throw new FieldError(
+        'registration.host',
+        `${identity.id} is not an endpoint of the Kubernetes Service behind "${identity.service}"`,
+        status.PERMISSION_DENIED,
+      );
+    }
   }
 
   /** Records a report; a backend whose lease ran out meanwhile is registered again. */
@@ -115,16 +142,30 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async listServices(): Promise<ServiceSnapshot[]> {
+  async listServices(): Promise<Array<{ name: string; backends: number; serving: number; version: number }>> {
     const names = await this.store.listServices();
-    return Promise.all(names.map((name) => this.store.snapshot(name)));
+    const snapshots = await Promise.all(names.map((name) => this.store.snapshot(name)));
+    return snapshots.map((snapshot) => {
+      const backends = effectiveBackends(snapshot);
+      return {
+        name: snapshot.service,
+        backends: backends.length,
+        serving: backends.filter((b) => b.state === 'SERVING').length,
+        version: snapshot.version,
+      };
+    });
   }
 
-  async describe(service: string): Promise<{ snapshot: ServiceSnapshot; weights: Map<string, number> }> {
+  /** The backends of `service` as the policy sees them, with the weight each gets now. */
+  async describe(service: string): Promise<{ backends: BackendRecord[]; version: number; weights: Map<string, number> }> {
     checkServiceName('service', service, this.config.limits);
     const snapshot = await this.store.snapshot(service);
     const assignment = computeAssignment(snapshot, this.config.policy);
-    return { snapshot, weights: new Map(assignment.backends.map((b) => [b.id, b.weight])) };
+    return {
+      backends: effectiveBackends(snapshot),
+      version: snapshot.version,
+      weights: new Map(assignment.backends.map((b) => [b.id, b.weight])),
+    };
   }
 
   /** Any replica may expire a lease; the store makes each removal happen once. */

@@ -28,6 +28,8 @@ interface Scripts {
 }
 
 const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
+/** How long close() waits for Redis to acknowledge QUIT before dropping the connections. */
+const QUIT_TIMEOUT_MS = 1000;
 /** Leases one expiry call removes at most; the rest go on the next reaper tick. */
 const EXPIRE_BATCH = 1000;
 
@@ -241,7 +243,11 @@ export class RedisStore implements RegistryStore {
 
   async close(): Promise<void> {
     this.listeners.clear();
-    await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    // QUIT waits for Redis; when Redis is down it would wait forever, so give it a moment only.
+    const quit = Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref())]);
+    this.subscriber.disconnect();
+    this.redis.disconnect();
   }
 
   private deliver(channel: string, message: string): void {

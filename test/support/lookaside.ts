@@ -58,6 +58,10 @@ export async function startServiceProcess(
     stdio: ['ignore', process.env.LOOKASIDE_TEST_LOGS ? 'inherit' : 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Never leave a replica running after the test process is gone.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   await waitFor(
     `lookaside child on :${grpcPort}`,
     async () => {
@@ -71,7 +75,10 @@ export async function startServiceProcess(
     },
     20_000,
     50,
-  );
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;

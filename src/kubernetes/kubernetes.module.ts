@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ClusterSyncService } from './cluster-sync.service.js';
 import { KUBERNETES_CONFIG, KubernetesMembership } from './kubernetes-membership.js';
 import { loadKubernetesConfig } from './kubernetes.config.js';
 
@@ -11,7 +10,6 @@ import { loadKubernetesConfig } from './kubernetes.config.js';
   providers: [
     { provide: KUBERNETES_CONFIG, useFactory: () => loadKubernetesConfig(process.env) },
     KubernetesMembership,
-    ClusterSyncService,
   ],
   exports: [KubernetesMembership, KUBERNETES_CONFIG],
 })

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { KubernetesModule } from '../kubernetes/kubernetes.module.js';
+import { ClusterSyncService } from './cluster-sync.service.js';
 import { RegistryController } from './registry.controller.js';
 import { RegistryService } from './registry.service.js';
 
 @Module({
   imports: [KubernetesModule],
   controllers: [RegistryController],
-  providers: [RegistryService],
+  providers: [RegistryService, ClusterSyncService],
   exports: [RegistryService],
 })
 export class RegistryModule {}

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import { REGISTRY_STORE, type ClusterMember, type RegistryStore } from '../store/types.js';
-import type { ClusterEndpoint } from './endpoint-slices.js';
-import { KubernetesMembership } from './kubernetes-membership.js';
+import type { ClusterEndpoint } from '../kubernetes/endpoint-slices.js';
+import { KubernetesMembership } from '../kubernetes/kubernetes-membership.js';
 
 /** Fixed field order, so every replica writes byte-identical JSON for the same view. */
 function toMember(e: ClusterEndpoint): ClusterMember {

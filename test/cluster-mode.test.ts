@@ -47,7 +47,14 @@ describe('cluster mode: EndpointSlices define membership, reports add load', () 
     );
     redis = await startRedis();
     const prefix = uniquePrefix();
-    const env = { KUBECONFIG: kubeconfig, LOOKASIDE_K8S: 'on', LOOKASIDE_K8S_SERVICES: 'echo=demo/echo:grpc' };
+    const env = {
+      KUBECONFIG: kubeconfig,
+      LOOKASIDE_K8S: 'on',
+      LOOKASIDE_K8S_SERVICES: 'echo=demo/echo:grpc',
+      // Weights at once: these tests are about membership, not warm-up.
+      LOOKASIDE_POLICY_BLACKOUT_MS: '0',
+      LOOKASIDE_POLICY_SLOW_START_MS: '0',
+    };
     replicas = await Promise.all([0, 1].map(() => startServiceProcess({ redisUrl: redis.url, redisPrefix: prefix, env })));
     ca = clients(replicas[0].grpcAddress);
     cb = clients(replicas[1].grpcAddress);

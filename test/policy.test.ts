@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
-import { computeAssignment, rawWeight, sameAssignment } from '../src/policy/policy.js';
+import { computeAssignment, maxEjected, proposeEjections, rawWeight, sameAssignment, slowStartFactor } from '../src/policy/policy.js';
+import { smooth } from '../src/registry/registry.service.js';
 import type { BackendRecord, BackendState, LoadSample, ServiceSnapshot, TokenCallStats } from '../src/store/types.js';
 
 const options = loadConfig({}).policy;
+const NOW = 1_800_000_000_000;
+/** Long listed, reported a moment ago: past blackout and slow start. */
+const SETTLED = { registeredAtMs: NOW - 600_000, lastReportMs: NOW - 100 };
 
 function load(rps: number, utilization: number, eps = 0, app = 0): LoadSample {
   return {
@@ -18,7 +22,7 @@ function load(rps: number, utilization: number, eps = 0, app = 0): LoadSample {
   };
 }
 
-function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING'): BackendRecord {
+function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING', times = SETTLED): BackendRecord {
   return {
     service: 'echo',
     id: `10.0.0.${n}:80`,
@@ -30,17 +34,19 @@ function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING
     session: `s${n}`,
     state,
     load: l,
-    lastReportMs: 1,
+    smoothed: null,
+    ejection: null,
+    ...times,
   };
 }
 
 function snapshot(backends: BackendRecord[], clientStats: Record<string, TokenCallStats> = {}): ServiceSnapshot {
-  return { service: 'echo', version: 7, backends, clientStats, cluster: null };
+  return { service: 'echo', nowMs: NOW, version: 7, backends, clientStats, cluster: null };
 }
 
 const weights = (s: ServiceSnapshot, o = options) => computeAssignment(s, o).backends.map((b) => b.weight);
 
-describe('policy v1', () => {
+describe('policy: weights from load', () => {
   it('weights by rps over utilization: twice the capacity, twice the weight', () => {
     // Both serve 100 rps; one is at 25% cpu, the other at 50%: the first could do twice as much.
     assert.deepEqual(weights(snapshot([backend(1, load(100, 0.25)), backend(2, load(100, 0.5))])), [1000, 500]);
@@ -117,5 +123,79 @@ describe('policy v1', () => {
     assert.ok(sameAssignment(a, sameButNewer));
     const b = computeAssignment(snapshot([backend(1, load(100, 0.5)), backend(2, load(100, 0.5))]), options);
     assert.ok(!sameAssignment(a, b));
+  });
+});
+
+describe('policy: time, smoothing, ejection and shedding', () => {
+  it('smooths reports with an exponentially weighted moving average', () => {
+    const first = smooth(null, load(100, 0.5), 0.5);
+    assert.deepEqual(first, { utilization: 0.5, rps: 100, eps: 0, requestsInFlight: 0 });
+    const second = smooth(first, load(200, 0.9, 10), 0.5);
+    assert.deepEqual(second, { utilization: 0.7, rps: 150, eps: 5, requestsInFlight: 0 });
+    const b = { ...backend(1, load(999, 0.01)), smoothed: second };
+    assert.equal(rawWeight(b, undefined, 1), 150 / (0.7 + 5 / 150), 'the policy reads the averages, not the last sample');
+  });
+
+  it('ignores a new backend\'s reports during its blackout, then ramps it up', () => {
+    const old = backend(1, load(100, 0.5));
+    const fresh = backend(2, load(1000, 0.1), 'SERVING', { registeredAtMs: NOW - 200, lastReportMs: NOW - 50 });
+    const [w1, w2] = weights(snapshot([old, fresh]));
+    // In blackout it gets the mean (of the only reported raw weight, 200), then slow start's first step.
+    const factor = slowStartFactor(fresh, NOW, options);
+    assert.ok(factor > 0.1 && factor < 0.2, `early in slow start: ${factor}`);
+    assert.equal(w1, 1000);
+    assert.equal(w2, Math.round(1000 * factor));
+  });
+
+  it('slow start runs from the initial factor to 1 over slowStartMs, and again after an ejection', () => {
+    const at = (ageMs: number) => slowStartFactor(backend(1, null, 'SERVING', { registeredAtMs: NOW - ageMs, lastReportMs: NOW }), NOW, options);
+    assert.equal(at(0), options.slowStartInitialFactor);
+    assert.equal(at(options.slowStartMs / 2), options.slowStartInitialFactor + (1 - options.slowStartInitialFactor) / 2);
+    assert.equal(at(options.slowStartMs), 1);
+    assert.equal(at(10 * options.slowStartMs), 1);
+    const readmitted = { ...backend(1, null), ejection: { untilMs: NOW - options.slowStartMs / 2, count: 1 } };
+    assert.ok(slowStartFactor(readmitted, NOW, options) < 1, 'readmitted backends ramp up too');
+  });
+
+  it('stops trusting a report older than weightExpiryMs', () => {
+    const stale = backend(2, load(1000, 0.1), 'SERVING', { registeredAtMs: NOW - 600_000, lastReportMs: NOW - options.weightExpiryMs - 1 });
+    const w = weights(snapshot([backend(1, load(100, 0.5)), backend(3, load(100, 0.25)), stale]));
+    // The stale one gets the mean of the others (200 and 400), not its own 10,000.
+    assert.deepEqual(w, [500, 1000, 750]);
+  });
+
+  it('proposes ejecting a backend that fails far more than the fleet, worst first, within the bound', () => {
+    const healthy = (n: number) => backend(n, load(100, 0.5, 1));
+    const failing = (n: number, eps: number) => backend(n, load(100, 0.5, eps));
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), failing(4, 30)]), options), ['10.0.0.4:80']);
+    assert.deepEqual(proposeEjections(snapshot([failing(1, 30), failing(2, 30), failing(3, 30)]), options), [], 'a shared failure ejects nobody');
+    const fleet = [1, 2, 3, 4, 5, 6, 7].map(healthy).concat([failing(8, 50), failing(9, 90), failing(10, 40)]);
+    assert.equal(maxEjected(10, options), 3);
+    assert.deepEqual(proposeEjections(snapshot(fleet), options), ['10.0.0.9:80', '10.0.0.8:80', '10.0.0.10:80']);
+    const quiet = backend(4, load(0.5, 0.01, 0.5));
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), quiet]), options), [], 'too few calls to judge');
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), failing(2, 30)]), { ...options, ejectionErrorRate: 0 }), [], 'off');
+  });
+
+  it('leaves ejected backends out of the assignment and counts them against the bound', () => {
+    const out = { ...backend(4, load(100, 0.5, 30)), ejection: { untilMs: NOW + 5000, count: 1 } };
+    const fleet = [backend(1, load(100, 0.5)), backend(2, load(100, 0.5)), backend(3, load(100, 0.5, 40)), out];
+    assert.deepEqual(
+      computeAssignment(snapshot(fleet), options).backends.map((b) => b.id),
+      ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80'],
+    );
+    assert.deepEqual(proposeEjections(snapshot(fleet), options), [], 'one of four is already out');
+    const back = { ...out, ejection: { untilMs: NOW - 1, count: 1 } };
+    assert.ok(computeAssignment(snapshot([backend(1, null), back]), options).backends.some((b) => b.id === back.id), 'readmitted when it ends');
+  });
+
+  it('sheds load only when enabled and every backend reports the fleet over the threshold', () => {
+    const hot = [backend(1, load(100, 1.2)), backend(2, load(100, 1.2))];
+    assert.equal(computeAssignment(snapshot(hot), options).dropPpm, 0, 'off by default');
+    const shedding = { ...options, dropUtilization: 0.9 };
+    assert.equal(computeAssignment(snapshot(hot), shedding).dropPpm, 250_000);
+    assert.equal(computeAssignment(snapshot([...hot, backend(3, null)]), shedding).dropPpm, 0, 'a silent backend may have room');
+    assert.equal(computeAssignment(snapshot([backend(1, load(100, 0.5))]), shedding).dropPpm, 0);
+    assert.equal(computeAssignment(snapshot([backend(1, load(100, 90))]), shedding).dropPpm, shedding.maxDropPpm);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
-import type { BackendIdentity, ChangeEvent, LoadSample, RegistryStore } from '../src/store/types.js';
+import type { BackendIdentity, BackendState, ChangeEvent, LoadSample, RegistryStore, Sample } from '../src/store/types.js';
 import { waitFor } from './support/ports.js';
 
 export const STATS_WINDOW_MS = 300;
@@ -19,6 +19,12 @@ const load = (rps: number, cpu = 0.5): LoadSample => ({
   eps: 0,
   requestsInFlight: 3,
   namedMetrics: { queue: 2 },
+});
+
+const sample = (l: LoadSample | null = null, state: BackendState = 'SERVING'): Sample => ({
+  state,
+  load: l,
+  smoothed: l ? { utilization: l.cpuUtilization, rps: l.rpsFractional, eps: l.eps, requestsInFlight: l.requestsInFlight } : null,
 });
 
 let serial = 0;
@@ -63,15 +69,17 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       const { events, ready } = collect(store, s);
       await ready;
       const b = backend(s, 8001);
-      const outcome = await store.register(b, 'SERVING', load(10), 3000, 100);
+      const outcome = await store.register(b, sample(load(10)), 3000, 100);
       assert.equal(outcome.result, 'registered');
       const snap = await store.snapshot(s);
       assert.equal(snap.backends.length, 1);
       assert.deepEqual(
-        { ...snap.backends[0], lastReportMs: 0 },
-        { ...b, state: 'SERVING', load: load(10), lastReportMs: 0 },
+        { ...snap.backends[0], lastReportMs: 0, registeredAtMs: 0 },
+        { ...b, ...sample(load(10)), lastReportMs: 0, registeredAtMs: 0, ejection: null },
       );
       assert.ok(Math.abs(snap.backends[0].lastReportMs - Date.now()) < 5000, 'lastReportMs is a unix time in ms');
+      assert.equal(snap.backends[0].registeredAtMs, snap.backends[0].lastReportMs);
+      assert.ok(Math.abs(snap.nowMs - Date.now()) < 5000, 'the snapshot carries the store clock');
       assert.equal(snap.version, outcome.result === 'registered' ? outcome.version : -1);
       await waitFor('membership event', () => (events.length === 1 ? true : undefined));
       assert.equal(events[0].kind, 'membership');
@@ -83,12 +91,12 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
     it('takes reports: load-only is a load change, a state change is a membership change', async () => {
       const s = service();
       const b = backend(s, 8002);
-      await store.register(b, 'SERVING', null, 3000, 100);
+      await store.register(b, sample(null), 3000, 100);
       assert.equal((await store.snapshot(s)).backends[0].load, null, 'no load before the first report');
       const { events, ready } = collect(store, s);
       await ready;
-      assert.equal(await store.report(s, b.id, b.session, 'SERVING', load(42), 3000), 'accepted');
-      assert.equal(await store.report(s, b.id, b.session, 'DRAINING', load(40), 3000), 'accepted');
+      assert.equal(await store.report(s, b.id, b.session, sample(load(42), 'SERVING'), 3000, false), 'accepted');
+      assert.equal(await store.report(s, b.id, b.session, sample(load(40), 'DRAINING'), 3000, false), 'accepted');
       await waitFor('two events', () => (events.length === 2 ? true : undefined));
       assert.deepEqual(
         events.map((e) => e.kind),
@@ -103,20 +111,82 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
     it('rejects reports from an unknown backend or a superseded stream', async () => {
       const s = service();
       const old = backend(s, 8003, 'old-session');
-      await store.register(old, 'SERVING', null, 3000, 100);
-      assert.equal(await store.report(s, '10.9.9.9:1', 'x', 'SERVING', load(1), 3000), 'lease-lost');
+      await store.register(old, sample(null), 3000, 100);
+      assert.equal(await store.report(s, '10.9.9.9:1', 'x', sample(load(1), 'SERVING'), 3000, false), 'lease-lost');
       const fresh = { ...old, session: 'new-session' };
-      await store.register(fresh, 'SERVING', null, 3000, 100);
-      assert.equal(await store.report(s, old.id, old.session, 'SERVING', load(1), 3000), 'superseded');
+      await store.register(fresh, sample(null), 3000, 100);
+      assert.equal(await store.report(s, old.id, old.session, sample(load(1), 'SERVING'), 3000, false), 'superseded');
       assert.equal(await store.deregister(s, old.id, old.session), false, 'an old stream cannot remove the new one');
       assert.equal((await store.snapshot(s)).backends.length, 1);
-      assert.equal(await store.report(s, old.id, fresh.session, 'SERVING', load(5), 3000), 'accepted');
+      assert.equal(await store.report(s, old.id, fresh.session, sample(load(5), 'SERVING'), 3000, false), 'accepted');
+    });
+
+    it('keeps the first registration time while a backend stays listed', async () => {
+      const s = service();
+      const b = backend(s, 8030);
+      await store.register(b, sample(), 3000, 100);
+      const first = (await store.snapshot(s)).backends[0].registeredAtMs;
+      await new Promise((r) => setTimeout(r, 20));
+      await store.register({ ...b, session: 'reconnected' }, sample(), 3000, 100);
+      const again = (await store.snapshot(s)).backends[0];
+      assert.equal(again.registeredAtMs, first, 'a reconnect is not a new backend');
+      assert.ok(again.lastReportMs > first);
+      await store.deregister(s, b.id, 'reconnected');
+      await new Promise((r) => setTimeout(r, 20));
+      await store.register(b, sample(), 3000, 100);
+      assert.ok((await store.snapshot(s)).backends[0].registeredAtMs > first, 'after a removal it starts afresh');
+    });
+
+    it('announces an urgent report as a membership change', async () => {
+      const s = service();
+      const b = backend(s, 8031);
+      await store.register(b, sample(), 3000, 100);
+      const { events, ready } = collect(store, s);
+      await ready;
+      assert.equal(await store.report(s, b.id, b.session, sample(load(5)), 3000, true), 'accepted');
+      await waitFor('event', () => (events.length === 1 ? true : undefined));
+      assert.equal(events[0].kind, 'membership');
+    });
+
+    it('ejects once, doubles each ejection in a row, and bounds how many are out', async () => {
+      const s = service();
+      const replica = await fixture.open();
+      try {
+        const rules = { baseMs: 200, maxMs: 10_000, resetAfterMs: 60_000, maxEjected: 1 };
+        const [a, b] = [backend(s, 8040), backend(s, 8041)];
+        await store.register(a, sample(), 60_000, 100);
+        await store.register(b, sample(), 60_000, 100);
+        const { events, ready } = collect(store, s);
+        await ready;
+        const tries = await Promise.all([store.eject(s, a.id, rules), replica.eject(s, a.id, rules)]);
+        assert.equal(tries.filter(Boolean).length, 1, 'two replicas proposing the same ejection: one ejection');
+        await waitFor('event', () => (events.length === 1 ? true : undefined));
+        assert.equal(events[0].kind, 'membership');
+        let snap = await store.snapshot(s);
+        const first = snap.backends.find((x) => x.id === a.id)!.ejection!;
+        assert.equal(first.count, 1);
+        assert.ok(first.untilMs - snap.nowMs > 100 && first.untilMs - snap.nowMs <= 200);
+        assert.equal(await store.eject(s, b.id, rules), false, 'at most maxEjected out at once');
+        assert.equal(snap.backends.find((x) => x.id === b.id)!.ejection, null);
+        await new Promise((r) => setTimeout(r, 250));
+        assert.equal(await store.eject(s, a.id, rules), true, 'out again after its ejection ended');
+        snap = await store.snapshot(s);
+        const second = snap.backends.find((x) => x.id === a.id)!.ejection!;
+        assert.equal(second.count, 2);
+        assert.ok(second.untilMs - snap.nowMs > 300, 'the second ejection in a row lasts twice as long');
+        assert.equal(await store.eject(s, '10.9.9.9:1', rules), false, 'an unknown backend cannot be ejected');
+        await store.deregister(s, a.id, a.session);
+        await store.register(a, sample(), 60_000, 100);
+        assert.equal((await store.snapshot(s)).backends.find((x) => x.id === a.id)!.ejection, null, 'removal forgets ejections');
+      } finally {
+        if (replica !== store) await replica.close();
+      }
     });
 
     it('deregisters once and says which backend went', async () => {
       const s = service();
       const b = backend(s, 8004);
-      await store.register(b, 'SERVING', null, 3000, 100);
+      await store.register(b, sample(null), 3000, 100);
       const { events, ready } = collect(store, s);
       await ready;
       assert.equal(await store.deregister(s, b.id, b.session), true);
@@ -132,8 +202,8 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       try {
         const stays = backend(s, 8005);
         const silent = backend(s, 8006);
-        await store.register(stays, 'SERVING', null, 60_000, 100);
-        await store.register(silent, 'SERVING', null, 150, 100);
+        await store.register(stays, sample(null), 60_000, 100);
+        await store.register(silent, sample(null), 150, 100);
         const { events, ready } = collect(store, s);
         await ready;
         assert.deepEqual(
@@ -162,10 +232,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
     it('a report renews the lease', async () => {
       const s = service();
       const b = backend(s, 8007);
-      await store.register(b, 'SERVING', null, 200, 100);
+      await store.register(b, sample(null), 200, 100);
       for (let i = 0; i < 4; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        assert.equal(await store.report(s, b.id, b.session, 'SERVING', load(1), 200), 'accepted');
+        assert.equal(await store.report(s, b.id, b.session, sample(load(1), 'SERVING'), 200, false), 'accepted');
         await store.expireLeases();
       }
       assert.equal((await store.snapshot(s)).backends.length, 1);
@@ -173,10 +243,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
     it('refuses a backend past the per-service maximum', async () => {
       const s = service();
-      await store.register(backend(s, 8010), 'SERVING', null, 3000, 2);
-      await store.register(backend(s, 8011), 'SERVING', null, 3000, 2);
-      assert.deepEqual(await store.register(backend(s, 8012), 'SERVING', null, 3000, 2), { result: 'full' });
-      const again = await store.register(backend(s, 8011, 'reconnect'), 'SERVING', null, 3000, 2);
+      await store.register(backend(s, 8010), sample(), 3000, 2);
+      await store.register(backend(s, 8011), sample(), 3000, 2);
+      assert.deepEqual(await store.register(backend(s, 8012), sample(), 3000, 2), { result: 'full' });
+      const again = await store.register(backend(s, 8011, 'reconnect'), sample(), 3000, 2);
       assert.equal(again.result, 'registered', 're-registering a listed backend is not a new one');
       assert.equal((await store.snapshot(s)).backends.length, 2);
     });
@@ -242,10 +312,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       const s = service();
       const events: ChangeEvent[] = [];
       const unsubscribe = await store.subscribe(s, (e) => events.push(e));
-      await store.register(backend(s, 8020), 'SERVING', null, 3000, 100);
+      await store.register(backend(s, 8020), sample(), 3000, 100);
       await waitFor('first event', () => (events.length === 1 ? true : undefined));
       await unsubscribe();
-      await store.register(backend(s, 8021), 'SERVING', null, 3000, 100);
+      await store.register(backend(s, 8021), sample(), 3000, 100);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(events.length, 1);
     });

@@ -21,7 +21,14 @@ describe('lookaside.v1 Watch', () => {
   before(async () => {
     // Short windows so client stats reach the policy within the test.
     service = await startService({
-      env: { LOOKASIDE_CLIENT_STATS_WINDOW_MS: '1000', LOOKASIDE_LOAD_PUSH_INTERVAL_MS: '200', LOOKASIDE_CLIENT_STATS_INTERVAL_MS: '1000' },
+      env: {
+        LOOKASIDE_CLIENT_STATS_WINDOW_MS: '1000',
+        LOOKASIDE_LOAD_PUSH_INTERVAL_MS: '200',
+        LOOKASIDE_CLIENT_STATS_INTERVAL_MS: '1000',
+        // Weights from the first report: warm-up has its own test below.
+        LOOKASIDE_POLICY_BLACKOUT_MS: '0',
+        LOOKASIDE_POLICY_SLOW_START_MS: '0',
+      },
     });
     c = clients(service.grpcAddress);
   });
@@ -102,6 +109,88 @@ describe('lookaside.v1 Watch', () => {
       clearInterval(timer);
       good.stream.end();
       bad.stream.end();
+      watch.stream.cancel();
+    }
+  });
+});
+
+describe('warm-up and ejection, end to end', () => {
+  let service: RunningService;
+  let c: Clients;
+
+  before(async () => {
+    service = await startService({
+      env: {
+        LOOKASIDE_POLICY_BLACKOUT_MS: '300',
+        LOOKASIDE_POLICY_SLOW_START_MS: '1500',
+        LOOKASIDE_POLICY_EJECTION_BASE_MS: '1000',
+        LOOKASIDE_LOAD_PUSH_INTERVAL_MS: '100',
+      },
+    });
+    c = clients(service.grpcAddress);
+  });
+  after(async () => {
+    c.close();
+    await service.stop();
+  });
+
+  it('ramps a new backend up to its share instead of flooding it', async () => {
+    const watch = openWatch(c, 'warm');
+    const old = openReport(c);
+    old.register('warm', '127.0.0.1', 8301, { load: steadyLoad(100, 0.5) });
+    await old.registered();
+    await new Promise((r) => setTimeout(r, 1600)); // past its own slow start
+    const fresh = openReport(c);
+    fresh.register('warm', '127.0.0.1', 8302, { load: steadyLoad(100, 0.5) });
+    const timer = setInterval(() => {
+      old.report(steadyLoad(100, 0.5));
+      fresh.report(steadyLoad(100, 0.5));
+    }, 100);
+    try {
+      const share = (m: Assignment__Output) => {
+        const w = m.backends.find((b) => b.port === 8302)?.weight;
+        const o = m.backends.find((b) => b.port === 8301)?.weight;
+        return w && o ? w / o : undefined;
+      };
+      const first = await watch.recorded.next('the new backend', (m) => share(m) !== undefined);
+      assert.ok(share(first)! < 0.3, `it starts with a small share (${share(first)})`);
+      await watch.recorded.next('its full, equal share', (m) => share(m) === 1, 0, 5000);
+      const ramp = watch.recorded.messages.map(share).filter((x): x is number => x !== undefined);
+      for (let i = 1; i < ramp.length; i++) assert.ok(ramp[i] >= ramp[i - 1], `the share only grows: ${ramp.join(', ')}`);
+    } finally {
+      clearInterval(timer);
+      old.stream.end();
+      fresh.stream.end();
+      watch.stream.cancel();
+    }
+  });
+
+  it('ejects a backend that fails a third of its calls, then readmits it', async () => {
+    const watch = openWatch(c, 'outlier');
+    const ports = [8401, 8402, 8403, 8404];
+    const reporters = ports.map((port) => {
+      const r = openReport(c);
+      r.register('outlier', '127.0.0.1', port, { load: steadyLoad(100, 0.5) });
+      return r;
+    });
+    await Promise.all(reporters.map((r) => r.registered()));
+    await watch.recorded.next('all four', (m) => m.backends.length === 4);
+    let failing = true;
+    const timer = setInterval(() => {
+      reporters.forEach((r, i) => r.report(i === 3 && failing ? { ...steadyLoad(100, 0.5), eps: 33 } : steadyLoad(100, 0.5)));
+    }, 100);
+    try {
+      const seen = watch.recorded.messages.length;
+      const failingSince = Date.now();
+      await watch.recorded.next('the failing backend out', (m) => m.backends.length === 3, seen);
+      const tookMs = Date.now() - failingSince;
+      assert.ok(tookMs < 2000, `ejected after ${tookMs} ms`);
+      assert.ok(!watch.latest()!.backends.some((b) => b.port === 8404));
+      failing = false;
+      await watch.recorded.next('readmitted after its ejection', (m) => m.backends.length === 4, watch.recorded.messages.length, 5000);
+    } finally {
+      clearInterval(timer);
+      reporters.forEach((r) => r.stream.end());
       watch.stream.cancel();
     }
   });

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import { MetricsService } from '../common/metrics.service.js';
-import { computeAssignment, sameAssignment, type ServiceAssignment } from '../policy/policy.js';
-import { REGISTRY_STORE, type ChangeEvent, type RegistryStore } from '../store/types.js';
+import { computeAssignment, maxEjected, proposeEjections, sameAssignment, type ServiceAssignment } from '../policy/policy.js';
+import { REGISTRY_STORE, type ChangeEvent, type RegistryStore, type ServiceSnapshot } from '../store/types.js';
 
 export type AssignmentListener = (assignment: ServiceAssignment) => void;
 
@@ -56,6 +56,26 @@ class ServiceWatch {
     }, wait);
   }
 
+  /**
+   * Applies the ejections the policy proposes. Every replica watching the service proposes
+   * the same ones; the store applies each once and announces it, which refreshes again.
+   */
+  private async eject(snapshot: ServiceSnapshot): Promise<void> {
+    const policy = this.config.policy;
+    const ids = proposeEjections(snapshot, policy);
+    if (ids.length === 0) return;
+    const serving = snapshot.backends.filter((b) => b.state === 'SERVING').length;
+    const rules = {
+      baseMs: policy.ejectionBaseMs,
+      maxMs: policy.ejectionMaxMs,
+      resetAfterMs: policy.ejectionResetMs,
+      maxEjected: maxEjected(serving, policy),
+    };
+    for (const id of ids) {
+      if (await this.store.eject(this.service, id, rules)) this.log.log(`${this.service}/${id}: ejected for failing calls`);
+    }
+  }
+
   /** Re-reads the service; pushes only when clients would be told something new. */
   async refresh(): Promise<void> {
     if (this.refreshing) {
@@ -68,6 +88,7 @@ class ServiceWatch {
         this.again = false;
         const snapshot = await this.store.snapshot(this.service);
         if (this.closed) return;
+        await this.eject(snapshot);
         const next = computeAssignment(snapshot, this.config.policy);
         // Reads are serialized, so `next` is never older than `current`.
         if (this.current && sameAssignment(next, this.current)) continue;

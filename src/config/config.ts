@@ -34,6 +34,31 @@ export interface PolicyOptions {
   errorUtilizationPenalty: number;
   /** The heaviest backend's integer weight; the others scale to it. */
   weightResolution: number;
+  /** Weight of the newest report in the moving averages (1 = no smoothing). */
+  ewmaAlpha: number;
+  /** A new backend's own reports count only after this; until then it gets the mean weight. */
+  blackoutMs: number;
+  /** A new (or readmitted) backend's weight ramps up to its full value over this long... */
+  slowStartMs: number;
+  /** ...starting from this fraction of it. */
+  slowStartInitialFactor: number;
+  /** A report older than this no longer sets a weight (the mean is used instead). */
+  weightExpiryMs: number;
+  /** Error rate (errors over calls) at or above which a backend may be ejected; 0 = never eject. */
+  ejectionErrorRate: number;
+  /** Below this many calls per second a backend's error rate is not judged. */
+  ejectionMinRps: number;
+  /** Length of a first ejection; each one in a row doubles it, up to ejectionMaxMs. */
+  ejectionBaseMs: number;
+  ejectionMaxMs: number;
+  /** An ejection this long after the previous one ended counts as a first one again. */
+  ejectionResetMs: number;
+  /** Most of a service's backends that may be out at once (at least one of two or more). */
+  maxEjectedFraction: number;
+  /** Mean utilization above which calls are dropped (load shedding); 0 = never drop. */
+  dropUtilization: number;
+  /** Most calls ever dropped, parts per million. */
+  maxDropPpm: number;
 }
 
 export interface LookasideConfig {
@@ -113,6 +138,19 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       maxWeightRatio,
       errorUtilizationPenalty: num('LOOKASIDE_POLICY_ERROR_PENALTY', 1, 0, 100),
       weightResolution: num('LOOKASIDE_POLICY_WEIGHT_RESOLUTION', 1000, 1, 1_000_000),
+      ewmaAlpha: num('LOOKASIDE_POLICY_EWMA_ALPHA', 0.5, 0.01, 1),
+      blackoutMs: num('LOOKASIDE_POLICY_BLACKOUT_MS', 1000, 0, 600_000),
+      slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 3000, 0, 600_000),
+      slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.1, 0.01, 1),
+      weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
+      ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
+      ejectionMinRps: num('LOOKASIDE_POLICY_EJECTION_MIN_RPS', 1, 0, 1_000_000),
+      ejectionBaseMs: num('LOOKASIDE_POLICY_EJECTION_BASE_MS', 10_000, 100, 3_600_000),
+      ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
+      ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),
+      maxEjectedFraction: num('LOOKASIDE_POLICY_MAX_EJECTED_FRACTION', 0.3, 0, 1),
+      dropUtilization: num('LOOKASIDE_POLICY_DROP_UTILIZATION', 0, 0, 100),
+      maxDropPpm: num('LOOKASIDE_POLICY_MAX_DROP_PPM', 500_000, 0, 1_000_000),
     },
     limits: {
       maxServiceNameBytes: 255,

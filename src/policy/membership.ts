@@ -38,7 +38,10 @@ export function effectiveBackends(snapshot: ServiceSnapshot): BackendRecord[] {
       session: '',
       state,
       load: null,
+      smoothed: null,
       lastReportMs: 0,
+      registeredAtMs: 0,
+      ejection: null,
     };
   });
   return merged.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -27,13 +27,22 @@ export interface ServiceAssignment {
 /** Client stats below this many finished calls in a window say too little about errors. */
 export const MIN_CLIENT_CALLS_FOR_ERROR_RATE = 20;
 
+/** The load figures the policy reads: the moving averages when there are any, else the latest sample. */
+export function loadFigures(backend: BackendRecord): { utilization: number; rps: number; eps: number } | undefined {
+  if (backend.smoothed) return backend.smoothed;
+  const load = backend.load;
+  if (!load) return undefined;
+  const utilization = load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
+  return { utilization, rps: load.rpsFractional, eps: load.eps };
+}
+
 /**
  * The error rate that lowers a backend's weight: the worse of what it reports (eps / rps)
  * and what its clients saw fail over the last stats window, at most 1.
  */
 export function errorRate(backend: BackendRecord, clientStats: TokenCallStats | undefined): number {
-  const load = backend.load;
-  const reported = load && load.rpsFractional > 0 ? load.eps / load.rpsFractional : 0;
+  const figures = loadFigures(backend);
+  const reported = figures && figures.rps > 0 ? figures.eps / figures.rps : 0;
   const observed =
     clientStats && clientStats.finished >= MIN_CLIENT_CALLS_FOR_ERROR_RATE ? clientStats.failed / clientStats.finished : 0;
   return Math.min(1, Math.max(reported, observed));
@@ -43,34 +52,64 @@ export function errorRate(backend: BackendRecord, clientStats: TokenCallStats | 
  * A backend's raw capacity estimate: rps / (utilization + errorRate * penalty), where
  * utilization is application_utilization when the backend sets it, else cpu_utilization.
  * A backend serving `rps` at utilization `u` could serve about rps/u at full use; errors
- * count as extra utilization so a failing backend gets less. Undefined until the backend
- * has reported both a rate and a utilization.
+ * count as extra utilization so a failing backend gets less. An application utilization
+ * above 1 (demand over capacity, e.g. with a queue) lowers the estimate further. Undefined
+ * until the backend has reported both a rate and a utilization.
  */
 export function rawWeight(backend: BackendRecord, clientStats: TokenCallStats | undefined, penalty: number): number | undefined {
-  const load = backend.load;
-  if (!load || !(load.rpsFractional > 0)) return undefined;
-  const utilization = load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
-  if (!(utilization > 0)) return undefined;
-  return load.rpsFractional / (utilization + errorRate(backend, clientStats) * penalty);
+  const figures = loadFigures(backend);
+  if (!figures || !(figures.rps > 0) || !(figures.utilization > 0)) return undefined;
+  return figures.rps / (figures.utilization + errorRate(backend, clientStats) * penalty);
+}
+
+export function isEjected(backend: BackendRecord, nowMs: number): boolean {
+  return backend.ejection !== null && backend.ejection.untilMs > nowMs;
 }
 
 /**
- * Policy v1. Membership: see effectiveBackends (Kubernetes endpoints in cluster mode, reports
- * otherwise). Eligible: SERVING backends (not NOT_SERVING, not DRAINING). Weight: the raw
- * estimate above; backends without one yet get the mean of those that have one (all get
- * equal weights when none has); every weight is clamped to [minWeightRatio, maxWeightRatio]
- * times the mean so no backend starves or floods; then scaled to integers with the heaviest
- * at weightResolution and none below 1. Same snapshot, same result, on every replica.
+ * How far through its slow start a backend is, from slowStartInitialFactor to 1: it starts
+ * when the backend is first listed, and again when an ejection ends.
+ */
+export function slowStartFactor(backend: BackendRecord, nowMs: number, options: PolicyOptions): number {
+  if (options.slowStartMs <= 0) return 1;
+  const since = Math.max(backend.registeredAtMs, backend.ejection?.untilMs ?? 0);
+  const age = nowMs - since;
+  if (since <= 0 || age >= options.slowStartMs) return 1;
+  const initial = options.slowStartInitialFactor;
+  return initial + (1 - initial) * (Math.max(0, age) / options.slowStartMs);
+}
+
+/**
+ * The policy. Membership: see effectiveBackends (Kubernetes endpoints in cluster mode,
+ * reports otherwise). Eligible: SERVING backends not ejected. Weight:
+ * 1. the raw estimate above, from the moving averages of the reports, once the backend is
+ *    past its blackout and while its latest report is fresher than weightExpiryMs;
+ * 2. backends without one get the mean of those that have one (all equal when none has);
+ * 3. clamped to [minWeightRatio, maxWeightRatio] times the mean, so none starves or floods;
+ * 4. times the slow-start factor, so a new or readmitted backend ramps up to its share;
+ * 5. scaled to integers, the heaviest at weightResolution, none below 1.
+ * Drops: only when dropUtilization is set and the mean utilization of the eligible backends
+ * is above it: the excess share, at most maxDropPpm.
+ * Same snapshot (clock included), same result, on every replica.
  */
 export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOptions): ServiceAssignment {
-  const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
-  const raw = eligible.map((b) => rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty));
+  const now = snapshot.nowMs;
+  const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING' && !isEjected(b, now));
+  const raw = eligible.map((b) => {
+    const settled = now - b.registeredAtMs >= options.blackoutMs;
+    const fresh = now - b.lastReportMs <= options.weightExpiryMs;
+    return settled && fresh ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined;
+  });
   const known = raw.filter((w): w is number => w !== undefined);
   const fill = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
   const filled = raw.map((w) => w ?? fill);
   const mean = filled.reduce((a, b) => a + b, 0) / (filled.length || 1);
-  const clamped = filled.map((w) => Math.min(mean * options.maxWeightRatio, Math.max(mean * options.minWeightRatio, w)));
-  const heaviest = Math.max(0, ...clamped);
+  const weighted = filled.map(
+    (w, i) =>
+      Math.min(mean * options.maxWeightRatio, Math.max(mean * options.minWeightRatio, w)) *
+      slowStartFactor(eligible[i], now, options),
+  );
+  const heaviest = Math.max(0, ...weighted);
   const backends = eligible.map((b, i) => ({
     id: b.id,
     host: b.host,
@@ -79,9 +118,55 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
     labels: b.labels,
     state: b.state,
     token: b.token,
-    weight: Math.max(1, Math.round((clamped[i] / heaviest) * options.weightResolution)),
+    weight: Math.max(1, Math.round((weighted[i] / heaviest) * options.weightResolution)),
   }));
-  return { service: snapshot.service, version: snapshot.version, backends, dropPpm: 0 };
+  return { service: snapshot.service, version: snapshot.version, backends, dropPpm: dropPpm(eligible, now, options) };
+}
+
+function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOptions): number {
+  if (options.dropUtilization <= 0 || eligible.length === 0) return 0;
+  const utilizations = eligible
+    .filter((b) => nowMs - b.lastReportMs <= options.weightExpiryMs)
+    .map((b) => loadFigures(b)?.utilization)
+    .filter((u): u is number => u !== undefined);
+  // Shed only on evidence from every eligible backend: one silent backend may have room.
+  if (utilizations.length < eligible.length) return 0;
+  const mean = utilizations.reduce((a, b) => a + b, 0) / utilizations.length;
+  if (mean <= options.dropUtilization) return 0;
+  return Math.min(options.maxDropPpm, Math.round((1 - options.dropUtilization / mean) * 1_000_000));
+}
+
+/**
+ * Outlier ejection: SERVING, not-ejected backends with a fresh report of at least
+ * ejectionMinRps whose error rate is at least ejectionErrorRate and at least twice the
+ * fleet's median (so a failure shared by every backend ejects none), worst first, no more
+ * than maxEjected() out at once. The store applies each ejection once, whichever replica
+ * proposes it.
+ */
+export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptions): string[] {
+  if (options.ejectionErrorRate <= 0) return [];
+  const now = snapshot.nowMs;
+  const serving = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
+  const out = serving.filter((b) => isEjected(b, now)).length;
+  const room = maxEjected(serving.length, options) - out;
+  if (room <= 0) return [];
+  const judged = serving
+    .filter((b) => !isEjected(b, now) && now - b.lastReportMs <= options.weightExpiryMs)
+    .map((b) => ({ b, rps: loadFigures(b)?.rps ?? 0, rate: errorRate(b, snapshot.clientStats[b.token]) }))
+    .filter((x) => x.rps >= options.ejectionMinRps);
+  const rates = judged.map((x) => x.rate).sort((a, b) => a - b);
+  const median = rates.length ? rates[Math.floor((rates.length - 1) / 2)] : 0;
+  return judged
+    .filter((x) => x.rate >= options.ejectionErrorRate && x.rate >= 2 * median)
+    .sort((a, c) => c.rate - a.rate || (a.b.id < c.b.id ? -1 : 1))
+    .slice(0, room)
+    .map((x) => x.b.id);
+}
+
+/** How many of `serving` backends may be ejected at once: the fraction, but one of two or more. */
+export function maxEjected(serving: number, options: PolicyOptions): number {
+  if (serving < 2 || options.maxEjectedFraction <= 0) return 0;
+  return Math.min(serving - 1, Math.max(1, Math.floor(serving * options.maxEjectedFraction)));
 }
 
 /** True when two assignments would tell clients the same thing (versions aside). */

@@ -14,6 +14,8 @@ import {
   REGISTRY_STORE,
   type BackendIdentity,
   type BackendRecord,
+  type Sample,
+  type SmoothedLoad,
   type BackendState,
   type LoadSample,
   type RegistryStore,
@@ -22,8 +24,26 @@ import { checkHost, checkLabels, checkLoad, checkPort, checkServiceName, checkSt
 
 export interface AcceptedRegistration {
   identity: BackendIdentity;
-  state: BackendState;
-  load: LoadSample | null;
+  /** The latest accepted state and load, with the moving averages so far. */
+  sample: Sample;
+}
+
+/**
+ * Folds a new load sample into the moving averages of a backend's reports. Each backend's
+ * reports arrive in order on one stream, so the averages live with the stream; a backend
+ * that reconnects (to any replica) starts them afresh from its next sample.
+ */
+export function smooth(previous: SmoothedLoad | null, load: LoadSample, alpha: number): SmoothedLoad {
+  const utilization = load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
+  const next = { utilization, rps: load.rpsFractional, eps: load.eps, requestsInFlight: load.requestsInFlight };
+  if (!previous) return next;
+  const mix = (a: number, b: number) => alpha * a + (1 - alpha) * b;
+  return {
+    utilization: mix(next.utilization, previous.utilization),
+    rps: mix(next.rps, previous.rps),
+    eps: mix(next.eps, previous.eps),
+    requestsInFlight: mix(next.requestsInFlight, previous.requestsInFlight),
+  };
 }
 
 /** Backends in and out of the shared state; each report stream holds one registration. */
@@ -67,9 +87,15 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         token: loadBalanceToken(service, id),
         session: randomUUID(),
       },
-      state: checkState('registration.state', message.state),
-      load: message.load ? checkLoad('registration.load', message.load, limits) : null,
+      sample: this.firstSample(
+        checkState('registration.state', message.state),
+        message.load ? checkLoad('registration.load', message.load, limits) : null,
+      ),
     };
+  }
+
+  private firstSample(state: BackendState, load: LoadSample | null): Sample {
+    return { state, load, smoothed: load ? smooth(null, load, this.config.policy.ewmaAlpha) : null };
   }
 
   parseReport(message: LoadReport__Output): { state: BackendState; load: LoadSample } {
@@ -80,15 +106,9 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   }
 
   async register(registration: AcceptedRegistration): Promise<void> {
-    const { identity, state, load } = registration;
+    const { identity, sample } = registration;
     this.checkClusterMembership(identity);
-    const outcome = await this.store.register(
-      identity,
-      state,
-      load,
-      this.config.leaseTtlMs,
-      this.config.limits.maxBackendsPerService,
-    );
+    const outcome = await this.store.register(identity, sample, this.config.leaseTtlMs, this.config.limits.maxBackendsPerService);
     if (outcome.result === 'full') {
       throw new FieldError(
         'registration.service',
@@ -122,16 +142,27 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Records a report; a backend whose lease ran out meanwhile is registered again. */
+  /**
+   * Records a report and updates the stream's moving averages; a backend whose lease ran
+   * out meanwhile is registered again.
+   */
   async report(registration: AcceptedRegistration, state: BackendState, load: LoadSample): Promise<void> {
     const { identity } = registration;
-    const outcome = await this.store.report(identity.service, identity.id, identity.session, state, load, this.config.leaseTtlMs);
+    const policy = this.config.policy;
+    const sample: Sample = { state, load, smoothed: smooth(registration.sample.smoothed, load, policy.ewmaAlpha) };
+    // A report that may get the backend ejected goes out at once, not with the coalesced load changes.
+    const failing =
+      policy.ejectionErrorRate > 0 &&
+      sample.smoothed!.rps >= policy.ejectionMinRps &&
+      sample.smoothed!.eps >= policy.ejectionErrorRate * sample.smoothed!.rps;
+    const outcome = await this.store.report(identity.service, identity.id, identity.session, sample, this.config.leaseTtlMs, failing);
     if (outcome === 'superseded') {
       throw new FieldError('registration', `a newer stream registered ${identity.id} for "${identity.service}"`, status.ABORTED);
     }
+    registration.sample = sample;
     if (outcome === 'lease-lost') {
       this.log.log(`${identity.service}/${identity.id}: lease had expired; registering again`);
-      await this.register({ ...registration, state, load });
+      await this.register(registration);
     }
     this.metrics.count('reports');
   }

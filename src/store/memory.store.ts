@@ -2,15 +2,15 @@ import { EventEmitter } from 'node:events';
 import type {
   BackendIdentity,
   BackendRecord,
-  BackendState,
   ChangeEvent,
   ChangeListener,
   ClusterMember,
+  EjectionRules,
   ExpiredBackend,
-  LoadSample,
   RegisterOutcome,
   RegistryStore,
   ReportOutcome,
+  Sample,
   ServiceSnapshot,
   TokenCallStats,
 } from './types.js';
@@ -42,40 +42,50 @@ export class MemoryStore implements RegistryStore {
     this.events.setMaxListeners(0);
   }
 
-  async register(
-    backend: BackendIdentity,
-    state: BackendState,
-    load: LoadSample | null,
-    leaseTtlMs: number,
-    maxBackends: number,
-  ): Promise<RegisterOutcome> {
+  async register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome> {
     const svc = this.serviceState(backend.service);
-    if (!svc.backends.has(backend.id) && svc.backends.size >= maxBackends) return { result: 'full' };
+    const previous = svc.backends.get(backend.id);
+    if (!previous && svc.backends.size >= maxBackends) return { result: 'full' };
     const now = this.now();
-    svc.backends.set(backend.id, { ...backend, labels: { ...backend.labels }, state, load, lastReportMs: now });
+    svc.backends.set(backend.id, {
+      ...structuredClone(backend),
+      ...structuredClone(sample),
+      lastReportMs: now,
+      registeredAtMs: previous?.registeredAtMs ?? now,
+      ejection: previous?.ejection ?? null,
+    });
     svc.leases.set(backend.id, now + leaseTtlMs);
     const version = this.publish(backend.service, svc, 'membership');
     return { result: 'registered', version };
   }
 
-  async report(
-    service: string,
-    id: string,
-    session: string,
-    state: BackendState,
-    load: LoadSample,
-    leaseTtlMs: number,
-  ): Promise<ReportOutcome> {
+  async report(service: string, id: string, session: string, sample: Sample, leaseTtlMs: number, urgent: boolean): Promise<ReportOutcome> {
     const svc = this.services.get(service);
     const record = svc?.backends.get(id);
     if (!svc || !record) return 'lease-lost';
     if (record.session !== session) return 'superseded';
     const now = this.now();
-    const kind = record.state === state ? 'load' : 'membership';
-    svc.backends.set(id, { ...record, state, load, lastReportMs: now });
+    const kind = record.state === sample.state && !urgent ? 'load' : 'membership';
+    svc.backends.set(id, { ...record, ...structuredClone(sample), lastReportMs: now });
     svc.leases.set(id, now + leaseTtlMs);
     this.publish(service, svc, kind);
     return 'accepted';
+  }
+
+  async eject(service: string, id: string, rules: EjectionRules): Promise<boolean> {
+    const svc = this.services.get(service);
+    const record = svc?.backends.get(id);
+    if (!svc || !record) return false;
+    const now = this.now();
+    if (record.ejection && record.ejection.untilMs > now) return false;
+    let out = 0;
+    for (const b of svc.backends.values()) if (b.ejection && b.ejection.untilMs > now) out += 1;
+    if (out >= rules.maxEjected) return false;
+    const previous = record.ejection && now - record.ejection.untilMs < rules.resetAfterMs ? record.ejection.count : 0;
+    const count = previous + 1;
+    record.ejection = { untilMs: now + Math.min(rules.maxMs, rules.baseMs * 2 ** (count - 1)), count };
+    this.publish(service, svc, 'membership');
+    return true;
   }
 
   async deregister(service: string, id: string, session: string): Promise<boolean> {
@@ -106,14 +116,14 @@ export class MemoryStore implements RegistryStore {
 
   async snapshot(service: string): Promise<ServiceSnapshot> {
     const svc = this.services.get(service);
-    if (!svc) return { service, version: 0, backends: [], clientStats: {}, cluster: null };
+    if (!svc) return { service, nowMs: this.now(), version: 0, backends: [], clientStats: {}, cluster: null };
     const backends = [...svc.backends.values()]
       .map((b) => structuredClone(b))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const window = svc.stats.get(this.windowIndex() - 1);
     const clientStats: Record<string, TokenCallStats> = {};
     for (const [token, counts] of window ?? []) clientStats[token] = { ...counts };
-    return { service, version: svc.version, backends, clientStats, cluster: structuredClone(svc.cluster) };
+    return { service, nowMs: this.now(), version: svc.version, backends, clientStats, cluster: structuredClone(svc.cluster) };
   }
 
   async setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean> {

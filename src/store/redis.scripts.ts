@@ -3,9 +3,10 @@
  * the change event happen together, so that exactly one event results from each change
  * even when several replicas race (e.g. to expire the same lease).
  *
- * Every script takes the same six keys of one service, all in one hash slot:
- * members (id -> identity JSON), sessions (id -> session), states (id -> state),
- * loads (id -> {"t": ms, "l": load JSON}), leases (zset id -> deadline ms), version.
+ * Every script takes the same eight keys of one service, all in one hash slot:
+ * 1 members (id -> identity JSON), 2 sessions (id -> session), 3 states (id -> state),
+ * 4 loads (id -> {"t": ms, "l": load, "s": smoothed}), 5 leases (zset id -> deadline ms),
+ * 6 version, 7 ejections (id -> "untilMs:count"), 8 since (id -> first registration ms).
  * Times come from the Redis server's clock.
  */
 
@@ -24,7 +25,17 @@ local function bump_and_publish(channel, kind, removed)
 end
 `;
 
-/** ARGV: id, session, identity JSON, state, load JSON or "null", ttl ms, max backends, channel */
+/** Drops every trace of a backend but its lease (the caller handles that). */
+const FORGET = `
+local function forget(id)
+  for _, i in ipairs({1, 2, 3, 4, 7, 8}) do redis.call('HDEL', KEYS[i], id) end
+  redis.call('ZREM', KEYS[5], id)
+end
+`;
+
+export const KEY_COUNT = 8;
+
+/** ARGV: id, session, identity JSON, state, sample JSON members, ttl ms, max backends, channel */
 export const REGISTER = `${NOW}${BUMP_AND_PUBLISH}
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[2], id) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
@@ -33,12 +44,13 @@ end
 redis.call('HSET', KEYS[1], id, ARGV[3])
 redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('HSET', KEYS[3], id, ARGV[4])
-redis.call('HSET', KEYS[4], id, '{"t":' .. now .. ',"l":' .. ARGV[5] .. '}')
+redis.call('HSET', KEYS[4], id, '{"t":' .. now .. ',' .. ARGV[5] .. '}')
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[6]), id)
+redis.call('HSETNX', KEYS[8], id, now)
 return {'registered', bump_and_publish(ARGV[8], 'membership', nil)}
 `;
 
-/** ARGV: id, session, state, load JSON, ttl ms, channel */
+/** ARGV: id, session, state, sample JSON members, ttl ms, channel, urgent ("1" or "0") */
 export const REPORT = `${NOW}${BUMP_AND_PUBLISH}
 local id = ARGV[1]
 local owner = redis.call('HGET', KEYS[2], id)
@@ -46,57 +58,83 @@ if not owner then return 'lease-lost' end
 if owner ~= ARGV[2] then return 'superseded' end
 local previous = redis.call('HGET', KEYS[3], id)
 redis.call('HSET', KEYS[3], id, ARGV[3])
-redis.call('HSET', KEYS[4], id, '{"t":' .. now .. ',"l":' .. ARGV[4] .. '}')
+redis.call('HSET', KEYS[4], id, '{"t":' .. now .. ',' .. ARGV[4] .. '}')
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[5]), id)
 local kind = 'load'
-if previous ~= ARGV[3] then kind = 'membership' end
+if previous ~= ARGV[3] or ARGV[7] == '1' then kind = 'membership' end
 bump_and_publish(ARGV[6], kind, nil)
 return 'accepted'
 `;
 
 /** ARGV: id, session, channel */
-export const DEREGISTER = `${BUMP_AND_PUBLISH}
+export const DEREGISTER = `${BUMP_AND_PUBLISH}${FORGET}
 local id = ARGV[1]
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
-for i = 1, 4 do redis.call('HDEL', KEYS[i], id) end
-redis.call('ZREM', KEYS[5], id)
+forget(id)
 bump_and_publish(ARGV[3], 'membership', {id})
 return 1
 `;
 
 /** ARGV: channel, most removals per call. Returns the removed ids. */
-export const EXPIRE = `${NOW}${BUMP_AND_PUBLISH}
+export const EXPIRE = `${NOW}${BUMP_AND_PUBLISH}${FORGET}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 if #ids == 0 then return ids end
-for _, id in ipairs(ids) do
-  for i = 1, 4 do redis.call('HDEL', KEYS[i], id) end
-  redis.call('ZREM', KEYS[5], id)
-end
+for _, id in ipairs(ids) do forget(id) end
 bump_and_publish(ARGV[1], 'membership', ids)
 return ids
 `;
 
+/** ARGV: id, base ms, max ms, reset-after ms, most ejected at once, channel. Returns 1 if it ejected. */
+export const EJECT = `${NOW}${BUMP_AND_PUBLISH}
+local id = ARGV[1]
+if redis.call('HEXISTS', KEYS[2], id) == 0 then return 0 end
+local function parse(value)
+  local untilMs, count = string.match(value, '^(%d+):(%d+)$')
+  return tonumber(untilMs), tonumber(count)
+end
+local previous = 0
+local current = redis.call('HGET', KEYS[7], id)
+if current then
+  local untilMs, count = parse(current)
+  if untilMs > now then return 0 end
+  if now - untilMs < tonumber(ARGV[4]) then previous = count end
+end
+local out = 0
+for _, value in ipairs(redis.call('HVALS', KEYS[7])) do
+  if parse(value) > now then out = out + 1 end
+end
+if out >= tonumber(ARGV[5]) then return 0 end
+local count = previous + 1
+local duration = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ (count - 1))
+redis.call('HSET', KEYS[7], id, string.format('%d:%d', math.floor(now + duration), count))
+bump_and_publish(ARGV[6], 'membership', nil)
+return 1
+`;
+
 /**
- * KEYS: the six above, then the Kubernetes view (a string key). ARGV: the view as JSON, or ''
- * to clear it; channel. Writing the view already there changes nothing, so every replica may
- * write what its informer sees.
+ * KEYS: the eight above, then the Kubernetes view (a string key). ARGV: the view as JSON, or
+ * '' to clear it; channel. Writing the view already there changes nothing, so every replica
+ * may write what its informer sees.
  */
 export const SET_CLUSTER = `${BUMP_AND_PUBLISH}
-local current = redis.call('GET', KEYS[7]) or ''
+local current = redis.call('GET', KEYS[9]) or ''
 if current == ARGV[1] then return 0 end
-if ARGV[1] == '' then redis.call('DEL', KEYS[7]) else redis.call('SET', KEYS[7], ARGV[1]) end
+if ARGV[1] == '' then redis.call('DEL', KEYS[9]) else redis.call('SET', KEYS[9], ARGV[1]) end
 bump_and_publish(ARGV[2], 'membership', nil)
 return 1
 `;
 
-/** KEYS: the six above, the stats window hash, the Kubernetes view. Everything in one read. */
-export const SNAPSHOT = `
+/** KEYS: the eight above, the stats window hash, the Kubernetes view. Everything in one read. */
+export const SNAPSHOT = `${NOW}
 return {
   redis.call('HGETALL', KEYS[1]),
   redis.call('HGETALL', KEYS[3]),
   redis.call('HGETALL', KEYS[4]),
   redis.call('GET', KEYS[6]) or '0',
+  redis.call('HGETALL', KEYS[9]),
+  redis.call('GET', KEYS[10]) or '',
   redis.call('HGETALL', KEYS[7]),
-  redis.call('GET', KEYS[8]) or '',
+  redis.call('HGETALL', KEYS[8]),
+  now,
 }
 `;

@@ -7,15 +7,18 @@ import type {
   ChangeEvent,
   ChangeListener,
   ClusterMember,
+  EjectionRules,
   ExpiredBackend,
   LoadSample,
   RegisterOutcome,
   RegistryStore,
   ReportOutcome,
+  Sample,
   ServiceSnapshot,
+  SmoothedLoad,
   TokenCallStats,
 } from './types.js';
-import { DEREGISTER, EXPIRE, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
+import { DEREGISTER, EJECT, EXPIRE, KEY_COUNT, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 interface Scripts {
@@ -25,6 +28,7 @@ interface Scripts {
   lookasideExpire: ScriptCall;
   lookasideSnapshot: ScriptCall;
   lookasideSetCluster: ScriptCall;
+  lookasideEject: ScriptCall;
 }
 
 const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
@@ -32,6 +36,17 @@ const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
 const QUIT_TIMEOUT_MS = 1000;
 /** Leases one expiry call removes at most; the rest go on the next reaper tick. */
 const EXPIRE_BATCH = 1000;
+
+interface StoredSample {
+  t: number;
+  l: LoadSample | null;
+  s?: SmoothedLoad | null;
+}
+
+/** The "l" and "s" members of a stored sample; the script adds "t" (its clock). */
+function sampleFields(sample: Sample): string {
+  return `"l":${JSON.stringify(sample.load)},"s":${JSON.stringify(sample.smoothed)}`;
+}
 
 function pairs(flat: string[]): Map<string, string> {
   const map = new Map<string, string>();
@@ -60,12 +75,13 @@ export class RedisStore implements RegistryStore {
   ) {
     this.description = `Redis store at ${url.replace(/\/\/[^@/]*@/, '//***@')}`;
     const redis = new Redis(url, { enableAutoPipelining: true, lazyConnect: false });
-    redis.defineCommand('lookasideRegister', { numberOfKeys: 6, lua: REGISTER });
-    redis.defineCommand('lookasideReport', { numberOfKeys: 6, lua: REPORT });
-    redis.defineCommand('lookasideDeregister', { numberOfKeys: 6, lua: DEREGISTER });
-    redis.defineCommand('lookasideExpire', { numberOfKeys: 6, lua: EXPIRE });
-    redis.defineCommand('lookasideSnapshot', { numberOfKeys: 8, lua: SNAPSHOT });
-    redis.defineCommand('lookasideSetCluster', { numberOfKeys: 7, lua: SET_CLUSTER });
+    redis.defineCommand('lookasideRegister', { numberOfKeys: KEY_COUNT, lua: REGISTER });
+    redis.defineCommand('lookasideReport', { numberOfKeys: KEY_COUNT, lua: REPORT });
+    redis.defineCommand('lookasideDeregister', { numberOfKeys: KEY_COUNT, lua: DEREGISTER });
+    redis.defineCommand('lookasideExpire', { numberOfKeys: KEY_COUNT, lua: EXPIRE });
+    redis.defineCommand('lookasideEject', { numberOfKeys: KEY_COUNT, lua: EJECT });
+    redis.defineCommand('lookasideSnapshot', { numberOfKeys: KEY_COUNT + 2, lua: SNAPSHOT });
+    redis.defineCommand('lookasideSetCluster', { numberOfKeys: KEY_COUNT + 1, lua: SET_CLUSTER });
     this.redis = redis as Redis & Scripts;
     this.subscriber = redis.duplicate();
     // ioredis reconnects by itself; say so once per outage instead of once per retry.
@@ -86,22 +102,15 @@ export class RedisStore implements RegistryStore {
     });
   }
 
-  async register(
-    backend: BackendIdentity,
-    state: BackendState,
-    load: LoadSample | null,
-    leaseTtlMs: number,
-    maxBackends: number,
-  ): Promise<RegisterOutcome> {
-    const identity = JSON.stringify(backend);
+  async register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome> {
     const [[result, version]] = await Promise.all([
       this.redis.lookasideRegister(
         ...this.keys(backend.service),
         backend.id,
         backend.session,
-        identity,
-        state,
-        JSON.stringify(load),
+        JSON.stringify(backend),
+        sample.state,
+        sampleFields(sample),
         leaseTtlMs,
         maxBackends,
         this.channel(backend.service),
@@ -111,23 +120,30 @@ export class RedisStore implements RegistryStore {
     return result === 'full' ? { result: 'full' } : { result: 'registered', version: Number(version) };
   }
 
-  async report(
-    service: string,
-    id: string,
-    session: string,
-    state: BackendState,
-    load: LoadSample,
-    leaseTtlMs: number,
-  ): Promise<ReportOutcome> {
+  async report(service: string, id: string, session: string, sample: Sample, leaseTtlMs: number, urgent: boolean): Promise<ReportOutcome> {
     return (await this.redis.lookasideReport(
       ...this.keys(service),
       id,
       session,
-      state,
-      JSON.stringify(load),
+      sample.state,
+      sampleFields(sample),
       leaseTtlMs,
       this.channel(service),
+      urgent ? '1' : '0',
     )) as ReportOutcome;
+  }
+
+  async eject(service: string, id: string, rules: EjectionRules): Promise<boolean> {
+    const ejected = await this.redis.lookasideEject(
+      ...this.keys(service),
+      id,
+      rules.baseMs,
+      rules.maxMs,
+      rules.resetAfterMs,
+      rules.maxEjected,
+      this.channel(service),
+    );
+    return Number(ejected) === 1;
   }
 
   async deregister(service: string, id: string, session: string): Promise<boolean> {
@@ -148,22 +164,28 @@ export class RedisStore implements RegistryStore {
 
   async snapshot(service: string): Promise<ServiceSnapshot> {
     const window = Math.floor(Date.now() / this.statsWindowMs) - 1;
-    const [members, states, loads, version, stats, cluster] = (await this.redis.lookasideSnapshot(
+    const [members, states, loads, version, stats, cluster, ejections, since, now] = (await this.redis.lookasideSnapshot(
       ...this.keys(service),
       this.statsKey(service, window),
       this.clusterKey(service),
-    )) as [string[], string[], string[], string, string[], string];
+    )) as [string[], string[], string[], string, string[], string, string[], string[], number];
     const stateById = pairs(states);
     const loadById = pairs(loads);
+    const ejectionById = pairs(ejections);
+    const sinceById = pairs(since);
     const backends: BackendRecord[] = [];
     for (const [id, identityJson] of pairs(members)) {
       const identity = JSON.parse(identityJson) as BackendIdentity;
-      const sample = JSON.parse(loadById.get(id) ?? '{"t":0,"l":null}') as { t: number; l: LoadSample | null };
+      const sample = JSON.parse(loadById.get(id) ?? '{"t":0,"l":null,"s":null}') as StoredSample;
+      const ejection = ejectionById.get(id)?.split(':').map(Number);
       backends.push({
         ...identity,
         state: (stateById.get(id) ?? 'SERVING') as BackendState,
         load: sample.l,
+        smoothed: sample.s ?? null,
         lastReportMs: sample.t,
+        registeredAtMs: Number(sinceById.get(id) ?? sample.t),
+        ejection: ejection ? { untilMs: ejection[0], count: ejection[1] } : null,
       });
     }
     backends.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -176,6 +198,7 @@ export class RedisStore implements RegistryStore {
     }
     return {
       service,
+      nowMs: Number(now),
       version: Number(version),
       backends,
       clientStats,
@@ -260,7 +283,16 @@ export class RedisStore implements RegistryStore {
 
   private keys(service: string): string[] {
     const base = `${this.prefix}:{${service}}`;
-    return [`${base}:members`, `${base}:sessions`, `${base}:states`, `${base}:loads`, `${base}:leases`, `${base}:version`];
+    return [
+      `${base}:members`,
+      `${base}:sessions`,
+      `${base}:states`,
+      `${base}:loads`,
+      `${base}:leases`,
+      `${base}:version`,
+      `${base}:ejections`,
+      `${base}:since`,
+    ];
   }
 
   private channel(service: string): string {

@@ -27,11 +27,43 @@ export interface BackendIdentity {
   session: string;
 }
 
+/** Exponentially weighted moving averages of a backend's reports (see RegistryService). */
+export interface SmoothedLoad {
+  /** application_utilization when set, else cpu_utilization. */
+  utilization: number;
+  rps: number;
+  eps: number;
+  requestsInFlight: number;
+}
+
+/** A backend taken out for failing; back in once the store clock passes untilMs. */
+export interface Ejection {
+  untilMs: number;
+  /** Ejections in a row; each one lasts twice as long as the one before. */
+  count: number;
+}
+
 export interface BackendRecord extends BackendIdentity {
   state: BackendState;
+  /** The latest sample, as the backend reported it. */
   load: LoadSample | null;
+  smoothed: SmoothedLoad | null;
   /** Store clock, unix ms, of the registration or the last report. */
   lastReportMs: number;
+  /** Store clock, unix ms, since which this id has been listed without a gap. */
+  registeredAtMs: number;
+  ejection: Ejection | null;
+}
+
+export interface EjectionRules {
+  /** The first ejection lasts this long; each one in a row doubles it... */
+  baseMs: number;
+  /** ...up to this. */
+  maxMs: number;
+  /** A backend not ejected for this long starts again from baseMs. */
+  resetAfterMs: number;
+  /** Never more than this many of the service's backends out at once. */
+  maxEjected: number;
 }
 
 /** Calls the clients saw per backend token over the last complete stats window. */
@@ -59,6 +91,8 @@ export interface ClusterMember {
 
 export interface ServiceSnapshot {
   service: string;
+  /** The store's clock when the snapshot was read, unix ms. */
+  nowMs: number;
   /** Bumped by every accepted change of the service; equal state, equal version. */
   version: number;
   /** Sorted by id, so that everything computed from a snapshot is deterministic. */
@@ -96,6 +130,13 @@ export interface ExpiredBackend {
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
+/** What a registration or a report says about a backend's state and load. */
+export interface Sample {
+  state: BackendState;
+  load: LoadSample | null;
+  smoothed: SmoothedLoad | null;
+}
+
 /**
  * The one interface both stores implement; test/store.contract.ts holds the suite that
  * runs against each. Clocks are the store's own (Redis TIME for Redis), so replicas with
@@ -107,22 +148,19 @@ export interface RegistryStore {
   /** True when several replicas can share this store. */
   readonly shared: boolean;
 
-  register(
-    backend: BackendIdentity,
-    state: BackendState,
-    load: LoadSample | null,
-    leaseTtlMs: number,
-    maxBackends: number,
-  ): Promise<RegisterOutcome>;
+  register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome>;
 
-  report(
-    service: string,
-    id: string,
-    session: string,
-    state: BackendState,
-    load: LoadSample,
-    leaseTtlMs: number,
-  ): Promise<ReportOutcome>;
+  /**
+   * Records a report. `urgent` announces it as a membership change (pushed at once) rather
+   * than a load change (coalesced): for reports that may get the backend ejected.
+   */
+  report(service: string, id: string, session: string, sample: Sample, leaseTtlMs: number, urgent: boolean): Promise<ReportOutcome>;
+
+  /**
+   * Ejects a listed backend unless it is already out or `rules.maxEjected` are; idempotent
+   * across replicas. True when it ejected.
+   */
+  eject(service: string, id: string, rules: EjectionRules): Promise<boolean>;
 
   /** Removes the backend if `session` still owns it; true when it did. */
   deregister(service: string, id: string, session: string): Promise<boolean>;

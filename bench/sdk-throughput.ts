@@ -5,7 +5,7 @@
 //
 //   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=2] [rounds=10] [concurrency=32]
 import { credentials, experimental, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { WeightedPicker } from '../client-sdk/src/picker.js';
+import { CallLoad, WeightedPicker } from '../client-sdk/src/picker.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
 import { registerLookaside } from '../client-sdk/src/index.js';
 import { EchoClient, type EchoClientInstance } from '../client-sdk/test/support/backends.js';
@@ -51,7 +51,7 @@ async function measure(client: EchoClientInstance, seconds: number): Promise<Rou
 /** ns per pick of the SDK's picker over three weighted backends, with and without a token. */
 function pickCost(token: string): number {
   const result = { pickResultType: experimental.PickResultType.COMPLETE, subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
-  const picker = new WeightedPicker([333, 667, 1000].map((weight) => ({ result, token, weight })));
+  const picker = new WeightedPicker([333, 667, 1000].map((weight) => ({ result, token, weight, load: new CallLoad() })));
   const args = Array.from({ length: 1024 }, () => ({ metadata: new Metadata(), extraPickInfo: {} }));
   for (let i = 0; i < 100_000; i++) picker.pick(args[i & 1023]);
   const n = 2_000_000;

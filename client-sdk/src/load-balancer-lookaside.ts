@@ -3,7 +3,7 @@
 // with any resolver; without a LookasideResolution attribute every address has weight 1.
 import { connectivityState, experimental, status, type ChannelOptions } from '@grpc/grpc-js';
 import type { LoadRecorder, TokenCounters } from './load-recorder.js';
-import { WeightedPicker, type PickTarget } from './picker.js';
+import { CallLoad, WeightedPicker, type PickTarget } from './picker.js';
 import { DEFAULT_BACKEND, LB_POLICY_NAME, RESOLUTION_ATTRIBUTE, type BackendInfo, type LookasideResolution } from './resolution.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -34,9 +34,11 @@ interface Backend {
   /** Built once per (subchannel, token, recorder); what the picker hands grpc-js. */
   result: PickResult;
   recorder: LoadRecorder | null;
+  /** This client's calls in flight and recent failures on this backend. */
+  readonly load: CallLoad;
 }
 
-function completeResult(subchannel: SubchannelInterface, counters: TokenCounters | null): PickResult {
+function completeResult(subchannel: SubchannelInterface, counters: TokenCounters | null, load: CallLoad): PickResult {
   return {
     pickResultType: experimental.PickResultType.COMPLETE,
     subchannel,
@@ -44,14 +46,16 @@ function completeResult(subchannel: SubchannelInterface, counters: TokenCounters
     onCallStarted: counters
       ? () => {
           counters.started++;
+          load.started();
         }
-      : null,
+      : () => load.started(),
     onCallEnded: counters
       ? (code) => {
           counters.finished++;
           if (code !== status.OK) counters.failed++;
+          load.ended(code !== status.OK);
         }
-      : null,
+      : (code) => load.ended(code !== status.OK),
   };
 }
 
@@ -107,7 +111,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
       } else {
         if (backend.info.token !== info.token || backend.recorder !== this.recorder) {
           backend.recorder = this.recorder;
-          backend.result = completeResult(backend.subchannel, this.countersFor(info.token));
+          backend.result = completeResult(backend.subchannel, this.countersFor(info.token), backend.load);
         }
         backend.info = info;
       }
@@ -141,14 +145,16 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
 
   private add(key: string, address: experimental.SubchannelAddress, info: BackendInfo, options: ChannelOptions): void {
     const subchannel = this.helper.createSubchannel(address, options);
+    const load = new CallLoad();
     const backend: Backend = {
       key,
       subchannel,
       listener: (_sc, _previous, next, _keepalive, errorMessage) => this.onStateChange(backend, next, errorMessage),
       state: subchannel.getConnectivityState(),
       info,
-      result: completeResult(subchannel, this.countersFor(info.token)),
+      result: completeResult(subchannel, this.countersFor(info.token), load),
       recorder: this.recorder,
+      load,
     };
     this.backends.set(key, backend);
     subchannel.ref();
@@ -185,7 +191,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     for (const b of this.backends.values()) {
       if (!b.info.serving) continue;
       serving++;
-      if (b.state === connectivityState.READY) ready.push({ result: b.result, token: b.info.token, weight: b.info.weight });
+      if (b.state === connectivityState.READY) ready.push({ result: b.result, token: b.info.token, weight: b.info.weight, load: b.load });
       else if (b.state === connectivityState.CONNECTING || b.state === connectivityState.IDLE) connecting++;
     }
     if (ready.length > 0) {

@@ -1,5 +1,5 @@
-// The per-call pick: earliest-deadline-first over the READY backends' weights, plus the
-// assignment's load shedding. Pure and allocation-free per pick: the scheduler lives in typed
+// The per-call pick: earliest-deadline-first over the READY backends' weights, refined by a
+// power of two choices on this client's own view of load, plus the assignment's load shedding. Pure and allocation-free per pick: the scheduler lives in typed
 // arrays and every pick result is built once, when the picker is.
 import { experimental, Metadata, status } from '@grpc/grpc-js';
 
@@ -47,11 +47,28 @@ export class EdfScheduler {
 
   /** Index of the next entry to use. */
   next(): number {
-    const top = this.heap[0];
-    this.deadline[top] += this.period[top];
-    this.siftDown(0);
+    return this.take(0);
+  }
+
+  /**
+   * The entry due first, or the one due second when `better(second, first)`: a power of two
+   * choices that keeps EDF's order whenever `better` says no, so equal candidates keep the
+   * exact weighted split.
+   */
+  nextOfTwo(better: (second: number, first: number) => boolean): number {
+    const heap = this.heap;
+    if (heap.length < 2) return this.take(0);
+    const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
+    return this.take(better(heap[second], heap[0]) ? second : 0);
+  }
+
+  /** Uses the entry at heap position `at`: moves its deadline one period on. */
+  private take(at: number): number {
+    const chosen = this.heap[at];
+    this.deadline[chosen] += this.period[chosen];
+    this.siftDown(at);
     if (this.deadline[this.heap[0]] > REBASE_AT) this.rebase();
-    return top;
+    return chosen;
   }
 
   private before(a: number, b: number): boolean {
@@ -99,12 +116,46 @@ export class DropAccumulator {
   }
 }
 
+/** What a recent failure rate of 1 adds to a backend's load score, in calls in flight (see CallLoad.score). */
+export const FAILURE_SCORE_PENALTY = 4;
+/** Weight of the newest call in CallLoad's failure average (about the last 1/x calls count). */
+export const FAILURE_AVERAGE_WEIGHT = 0.1;
+
+/**
+ * What this client sees of one backend's load, updated by the pick result's call tracking and
+ * kept across pickers: calls in flight, and a moving average of recent failures.
+ */
+export class CallLoad {
+  inFlight = 0;
+  failureRate = 0;
+
+  started(): void {
+    this.inFlight++;
+  }
+
+  ended(failed: boolean): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.failureRate += ((failed ? 1 : 0) - this.failureRate) * FAILURE_AVERAGE_WEIGHT;
+  }
+
+  /**
+   * Lower is better: calls in flight over the backend's share of the weight (1 = an average
+   * share), plus a penalty for recent failures. Idle, healthy backends all score 0, so they
+   * tie and the weighted order decides.
+   */
+  score(relativeWeight: number): number {
+    return this.inFlight / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+  }
+}
+
 /** A READY backend as the picker sees it; `result` is built once per backend by the policy. */
 export interface PickTarget {
   readonly result: PickResult;
   /** Sent as `lb-token` metadata; empty = none. */
   readonly token: string;
   readonly weight: number;
+  /** This client's view of the backend's load; the picker prefers the less loaded of two. */
+  readonly load: CallLoad;
 }
 
 export interface DropConfig {
@@ -127,11 +178,22 @@ export function dropResult(ppm: number): PickResult {
   };
 }
 
-/** Picks among READY backends by weight. Built by the policy on every change, never mutated. */
+/**
+ * Picks among READY backends by weight, refined per call: of the two backends EDF would use
+ * next, the one with less load on this client (calls in flight per weight, recent failures)
+ * wins, which reacts to a backend slowing or failing long before the next assignment; when
+ * both look the same, EDF's choice stands, so the assigned shares hold. Built by the policy
+ * on every change, never mutated.
+ */
 export class WeightedPicker implements Picker {
   private readonly scheduler: EdfScheduler;
   private readonly results: PickResult[];
   private readonly tokens: string[];
+  private readonly loads: CallLoad[];
+  /** Each weight over the mean weight. */
+  private readonly shares: Float64Array;
+  private readonly lessLoaded = (second: number, first: number): boolean =>
+    this.loads[second].score(this.shares[second]) < this.loads[first].score(this.shares[first]);
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;
   private readonly onDrop: (() => void) | null;
@@ -140,6 +202,9 @@ export class WeightedPicker implements Picker {
     this.scheduler = new EdfScheduler(targets.map((t) => t.weight), random);
     this.results = targets.map((t) => t.result);
     this.tokens = targets.map((t) => t.token);
+    this.loads = targets.map((t) => t.load);
+    const mean = targets.reduce((sum, t) => sum + t.weight, 0) / targets.length;
+    this.shares = Float64Array.from(targets, (t) => t.weight / mean);
     this.drops = drop && drop.ppm > 0 ? new DropAccumulator(drop.ppm) : null;
     this.dropped = this.drops ? dropResult(this.drops.ppm) : null;
     this.onDrop = drop ? drop.onDrop : null;
@@ -150,7 +215,7 @@ export class WeightedPicker implements Picker {
       this.onDrop!();
       return this.dropped!;
     }
-    const i = this.scheduler.next();
+    const i = this.scheduler.nextOfTwo(this.lessLoaded);
     const token = this.tokens[i];
     // grpc-js sends the metadata it hands to the picker (a per-call clone), so this is how a
     // policy adds per-backend metadata. Metadata.set stores a one-element array: the only

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { experimental, Metadata, status } from '@grpc/grpc-js';
-import { DropAccumulator, EdfScheduler, WeightedPicker, LB_TOKEN_METADATA_KEY, type PickTarget } from '../src/picker.js';
+import { CallLoad, DropAccumulator, EdfScheduler, WeightedPicker, LB_TOKEN_METADATA_KEY, type PickTarget } from '../src/picker.js';
 
 function counts(s: EdfScheduler, n: number): number[] {
   const c = new Array<number>(s.size).fill(0);
@@ -49,7 +49,7 @@ test('drops are spread evenly: 1% drops exactly one pick in a hundred', () => {
   assert.equal(new DropAccumulator(0).shouldDrop(), false);
 });
 
-function target(name: string, weight: number, token: string): PickTarget {
+function target(name: string, weight: number, token: string, load = new CallLoad()): PickTarget {
   const result = {
     pickResultType: experimental.PickResultType.COMPLETE,
     subchannel: { name } as unknown as experimental.SubchannelInterface,
@@ -57,7 +57,7 @@ function target(name: string, weight: number, token: string): PickTarget {
     onCallStarted: null,
     onCallEnded: null,
   };
-  return { result, token, weight };
+  return { result, token, weight, load };
 }
 
 test('the picker returns the prebuilt result and sets lb-token only for backends that have one', () => {
@@ -89,4 +89,46 @@ test('the picker drops the configured share with UNAVAILABLE and counts each dro
   }
   assert.equal(drops, 50);
   assert.equal(dropped, 50);
+});
+
+function picks(picker: WeightedPicker, n: number): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const name = (picker.pick({ metadata: new Metadata(), extraPickInfo: {} }).subchannel as unknown as { name: string }).name;
+    seen.set(name, (seen.get(name) ?? 0) + 1);
+  }
+  return seen;
+}
+
+test('two choices: idle, healthy backends tie, so the weighted split is exact', () => {
+  const even = new WeightedPicker([target('a', 1, '', new CallLoad()), target('b', 2, '', new CallLoad()), target('c', 3, '', new CallLoad())], null, () => 0);
+  const c = picks(even, 600);
+  assert.deepEqual([c.get('a'), c.get('b'), c.get('c')], [100, 200, 300]);
+});
+
+test('two choices: a backend with calls piling up on this client gets fewer new ones at once', () => {
+  const slow = new CallLoad();
+  const fast = new CallLoad();
+  const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0);
+  slow.inFlight = 10; // its calls are not coming back
+  const c = picks(picker, 100);
+  assert.equal(c.get('slow') ?? 0, 0, 'EDF alone would give it half');
+  slow.inFlight = 0;
+  const d = picks(picker, 100);
+  assert.ok((d.get('slow') ?? 0) >= 45, `back to its share once its calls return: ${d.get('slow')}`);
+});
+
+test('two choices: recent failures count against a backend; successes wash them out', () => {
+  const flaky = new CallLoad();
+  for (let i = 0; i < 20; i++) flaky.ended(i % 3 === 0);
+  assert.ok(flaky.failureRate > 0.2 && flaky.failureRate < 0.45, String(flaky.failureRate));
+  const healthy = new CallLoad();
+  assert.ok(flaky.score(1) > healthy.score(1) + 0.8, 'a third of calls failing weighs like about one more call in flight');
+  for (let i = 0; i < 60; i++) flaky.ended(false);
+  assert.ok(flaky.failureRate < 0.01);
+  flaky.started();
+  assert.equal(flaky.inFlight, 1);
+  flaky.ended(false);
+  flaky.ended(false);
+  assert.equal(flaky.inFlight, 0, 'never negative');
 });

@@ -31,6 +31,7 @@ export class Backoff {
   private readonly jitter: number;
   private readonly maxMs: number;
   private nextBaseMs: number;
+  private lastImmediateMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: BackoffOptions = {}, private readonly random: () => number = Math.random) {
     const o = { ...DEFAULT_BACKOFF, ...options };
@@ -55,5 +56,18 @@ export class Backoff {
   /** Back to the initial delay (after a stream that worked). */
   reset(): void {
     this.nextBaseMs = this.initialMs;
+  }
+
+  /**
+   * The delay before reconnecting a stream: none after a stream that worked, but never twice
+   * in a row within the initial delay (a server that accepts and drops streams must not cause
+   * a busy loop); otherwise the next backoff delay.
+   */
+  reconnectDelay(streamWorked: boolean, nowMs: number = Date.now()): number {
+    if (streamWorked && nowMs - this.lastImmediateMs >= this.initialMs) {
+      this.lastImmediateMs = nowMs;
+      return 0;
+    }
+    return this.next();
   }
 }

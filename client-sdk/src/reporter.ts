@@ -168,7 +168,6 @@ export class BackendReporter extends EventEmitter {
   private readonly target: string;
   private readonly untracked: readonly string[];
   private readonly cores: number;
-  private readonly minImmediateGapMs: number;
   private host: string;
   private port: number | undefined;
   private server: Server | null = null;
@@ -185,7 +184,6 @@ export class BackendReporter extends EventEmitter {
   private reportTimer: NodeJS.Timeout | null = null;
   private intervalMs: number;
   private lastSnapshot: Snapshot;
-  private lastImmediateRetry = 0;
   private identity: Registration | null = null;
   private draining: Promise<DrainResult> | null = null;
   private streamEnded: Promise<void> | null = null;
@@ -202,7 +200,6 @@ export class BackendReporter extends EventEmitter {
     this.host = options.host ?? defaultHost();
     this.port = options.port;
     this.backoff = new Backoff(options.backoff ?? REPORTER_DEFAULTS.backoff);
-    this.minImmediateGapMs = { ...DEFAULT_BACKOFF, ...options.backoff }.initialMs;
     this.untracked = options.untrackedMethodPrefixes ?? REPORTER_DEFAULTS.untrackedMethodPrefixes;
     this.cores = options.cpuCount ?? availableParallelism();
     this.intervalMs = options.reportIntervalMs ?? REPORTER_DEFAULTS.reportIntervalMs;
@@ -414,15 +411,7 @@ export class BackendReporter extends EventEmitter {
   }
 
   private scheduleRetry(hadAck: boolean): void {
-    const now = Date.now();
-    let delay: number;
-    if (hadAck && now - this.lastImmediateRetry >= this.minImmediateGapMs) {
-      this.lastImmediateRetry = now;
-      delay = 0;
-    } else {
-      delay = this.backoff.next();
-    }
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => this.connect(), this.backoff.reconnectDelay(hadAck));
     this.retryTimer.unref();
   }
 

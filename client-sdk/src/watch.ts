@@ -4,7 +4,7 @@
 // with jittered exponential backoff otherwise. Each attempt dials afresh (own subchannel
 // pool), so the only backoff in play is ours and a reconnect may land on any replica.
 import { Client, Metadata, status, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 import type { Assignment__Output } from './generated/lookaside/v1/Assignment.js';
 import type { Duration__Output } from './generated/google/protobuf/Duration.js';
 import type { WatchRequest } from './generated/lookaside/v1/WatchRequest.js';
@@ -41,15 +41,12 @@ export class AssignmentWatch {
   private statsTimer: NodeJS.Timeout | null = null;
   private statsIntervalMs = 0;
   private running = false;
-  private lastImmediateRetry = 0;
   /** Attempts made so far (for tests and diagnostics). */
   attempts = 0;
 
-  private readonly minImmediateGapMs: number;
 
   constructor(private readonly config: WatchConfig, private readonly listener: WatchListener) {
     this.backoff = new Backoff(config.backoff);
-    this.minImmediateGapMs = { ...DEFAULT_BACKOFF, ...config.backoff }.initialMs;
   }
 
   start(): void {
@@ -113,17 +110,7 @@ export class AssignmentWatch {
 
   private scheduleRetry(delivered: boolean): void {
     if (!this.running) return;
-    const now = Date.now();
-    let delay: number;
-    // Reconnect at once after a stream that worked, but never twice in a row within the
-    // initial backoff: a replica that accepts and drops streams must not cause a busy loop.
-    if (delivered && now - this.lastImmediateRetry >= this.minImmediateGapMs) {
-      this.lastImmediateRetry = now;
-      delay = 0;
-    } else {
-      delay = this.backoff.next();
-    }
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => this.connect(), this.backoff.reconnectDelay(delivered));
     this.retryTimer.unref();
   }
 

@@ -25,6 +25,14 @@ test('backoff grows by the multiplier up to the ceiling, jittered within ±jitte
   assert.throws(() => new Backoff({ jitter: 1 }));
 });
 
+test('reconnects at once after a stream that worked, but not twice within the initial delay', () => {
+  const b = new Backoff({ initialMs: 100, multiplier: 2, jitter: 0, maxMs: 1000 });
+  assert.equal(b.reconnectDelay(true, 1000), 0);
+  assert.equal(b.reconnectDelay(true, 1050), 100, 'a stream that worked only briefly backs off');
+  assert.equal(b.reconnectDelay(true, 1200), 0);
+  assert.equal(b.reconnectDelay(false, 1201), 200, 'a stream that never worked backs off, growing');
+});
+
 test('window load: rates per second, cpu over all cores, memory against the tighter limit', () => {
   const prev = { atMs: 1000, cpuMicros: 0, finished: 10, failed: 1 };
   const next = { atMs: 3000, cpuMicros: 1_000_000, finished: 210, failed: 21 };

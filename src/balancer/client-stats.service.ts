@@ -4,7 +4,7 @@ import type { ClientStats__Output } from '../generated/grpc/lb/v1/ClientStats.js
 import type { ClientLoad__Output } from '../generated/lookaside/v1/ClientLoad.js';
 import { FieldError } from '../common/grpc-errors.js';
 import type { ServiceAssignment } from '../policy/policy.js';
-import { REGISTRY_STORE, emptyTokenStats, type RegistryStore, type TokenCallStats } from '../store/types.js';
+import { REGISTRY_STORE, addTokenStats, type RegistryStore, type TokenCallStats } from '../store/types.js';
 
 /** How often this replica adds what its clients reported to the shared stats window. */
 export const CLIENT_STATS_FLUSH_MS = 1000;
@@ -103,11 +103,6 @@ export class ClientStatsService implements OnModuleDestroy {
   private add(service: string, token: string, delta: TokenCallStats): void {
     let tokens = this.pending.get(service);
     if (!tokens) this.pending.set(service, (tokens = new Map()));
-    const sum = tokens.get(token) ?? emptyTokenStats();
-    sum.started += delta.started;
-    sum.finished += delta.finished;
-    sum.failed += delta.failed;
-    sum.dropped += delta.dropped;
-    tokens.set(token, sum);
+    addTokenStats(tokens, token, delta);
   }
 }

@@ -5,25 +5,13 @@ import type { LoadBalanceResponse } from '../generated/grpc/lb/v1/LoadBalanceRes
 import { durationOf } from '../common/duration.js';
 import { FieldError } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
-import { serveStream } from '../common/stream-session.js';
-import type { ServiceAssignment } from '../policy/policy.js';
 import { serviceFromTarget } from '../registry/validation.js';
+import { perAssignment, serveAssignmentStream } from './assignment-stream.js';
 import type { AssignmentService } from './assignment.service.js';
 import type { ClientStatsService } from './client-stats.service.js';
 import { toServerList } from './server-list.js';
 
 const FALLBACK: LoadBalanceResponse = { fallbackResponse: {} };
-/** One ServerList message per assignment, shared by every stream of the service. */
-const serverLists = new WeakMap<ServiceAssignment, LoadBalanceResponse>();
-
-function serverListFor(assignment: ServiceAssignment, maxEntries: number): LoadBalanceResponse {
-  let response = serverLists.get(assignment);
-  if (!response) {
-    response = { serverList: { servers: toServerList(assignment, maxEntries) } };
-    serverLists.set(assignment, response);
-  }
-  return response;
-}
 
 /**
  * grpc.lb.v1 BalanceLoad: the initial response first, then a ServerList whenever the
@@ -37,57 +25,35 @@ export function serveBalanceLoad(
   config: LookasideConfig,
   metrics: MetricsService,
 ): void {
-  let service: string | undefined;
-  let unwatch: (() => void) | undefined;
-  let current: ServiceAssignment | undefined;
-  let sentFallback = false;
-  let closed = false;
-  metrics.gauge('balance_load_streams', 1);
-
-  const push = (assignment: ServiceAssignment) => {
-    current = assignment;
-    if (assignment.backends.length === 0) {
-      if (sentFallback) return;
-      sentFallback = true;
-      call.write(FALLBACK);
-    } else {
-      sentFallback = false;
-      call.write(serverListFor(assignment, config.maxServerListEntries));
-    }
-    metrics.count('assignments_pushed');
+  const serverList = perAssignment((a): LoadBalanceResponse => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
+  let fellBack = false;
+  const fallBack = () => {
+    if (fellBack) return undefined;
+    fellBack = true;
+    return FALLBACK;
   };
-
-  serveStream(call, {
-    async message(request) {
-      if (request.loadBalanceRequestType === 'initialRequest') {
-        if (service) throw new FieldError('initial_request', 'is sent once, as the first message');
-        service = serviceFromTarget('initial_request.name', request.initialRequest!.name, config.limits);
-        call.write({ initialResponse: { clientStatsReportInterval: durationOf(config.clientStatsIntervalMs) } });
-        const stop = await assignments.watch(service, push);
-        if (closed) stop();
-        else unwatch = stop;
-        // An unknown service has no assignment yet: tell the client to fall back meanwhile.
-        if (!current && !sentFallback) {
-          sentFallback = true;
-          call.write(FALLBACK);
-        }
-        return;
-      }
-      if (!service) throw new FieldError('initial_request', 'must be the first message of the stream');
-      if (request.loadBalanceRequestType === 'clientStats') {
-        clientStats.addGrpclb(current, request.clientStats!);
-        return;
-      }
-      throw new FieldError('load_balance_request_type', 'set initial_request or client_stats');
+  serveAssignmentStream(call, assignments, metrics, {
+    gauge: 'balance_load_streams',
+    firstField: 'initial_request',
+    serviceOf: (request) =>
+      request.loadBalanceRequestType === 'initialRequest'
+        ? serviceFromTarget('initial_request.name', request.initialRequest!.name, config.limits)
+        : undefined,
+    greeting: () => ({ initialResponse: { clientStatsReportInterval: durationOf(config.clientStatsIntervalMs) } }),
+    render(assignment) {
+      if (assignment.backends.length === 0) return fallBack();
+      fellBack = false;
+      return serverList(assignment);
     },
-    end() {},
-    closed() {
-      closed = true;
-      unwatch?.();
-      metrics.gauge('balance_load_streams', -1);
+    unknownService: () => {
+      fellBack = true;
+      return FALLBACK;
     },
-    rejected() {
-      metrics.count('rejected_inputs');
+    followUp(request, current) {
+      if (request.loadBalanceRequestType !== 'clientStats') {
+        throw new FieldError('load_balance_request_type', 'set initial_request or client_stats');
+      }
+      clientStats.addGrpclb(current, request.clientStats!);
     },
   });
 }

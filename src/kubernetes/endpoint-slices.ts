@@ -7,26 +7,10 @@
  * merge below keeps it once.
  */
 import type { V1EndpointSlice } from '@kubernetes/client-node';
+import type { ClusterMember } from '../store/types.js';
 
-/** One backend address as Kubernetes sees it. */
-export interface ClusterEndpoint {
-  /** IP address (IPv4 dotted quad or IPv6 text, without brackets). */
-  host: string;
-  /** Port resolved by name from the slice's `ports` (per slice: named ports may differ per pod). */
-  port: number;
-  /** `conditions.ready` (nil = true). False while terminating, except for publishNotReadyAddresses. */
-  ready: boolean;
-  /** `conditions.serving` (nil = ready): the pod passes readiness, terminating or not. */
-  serving: boolean;
-  /** `conditions.terminating` (nil = false): the pod is shutting down; treat it as draining. */
-  terminating: boolean;
-  /** `zone` of the endpoint, '' when unknown. */
-  zone: string;
-  /** `nodeName` of the endpoint, '' when unknown. */
-  nodeName: string;
-  /** `targetRef.name` when the endpoint is a Pod, '' otherwise. */
-  podName: string;
-}
+/** One backend address as Kubernetes sees it (the store keeps the same shape). */
+export type ClusterEndpoint = ClusterMember;
 
 /** Address family of the slices to use; a dual-stack Service has one set of slices per family. */
 export type AddressType = 'IPv4' | 'IPv6';

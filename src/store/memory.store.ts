@@ -14,7 +14,7 @@ import type {
   ServiceSnapshot,
   TokenCallStats,
 } from './types.js';
-import { emptyTokenStats } from './types.js';
+import { addTokenStats } from './types.js';
 
 interface ServiceState {
   version: number;
@@ -149,14 +149,7 @@ export class MemoryStore implements RegistryStore {
         // Keep the window being filled and the last complete one.
         for (const old of svc.stats.keys()) if (old < index - 1) svc.stats.delete(old);
       }
-      for (const [token, add] of tokens) {
-        const sum = window.get(token) ?? emptyTokenStats();
-        sum.started += add.started;
-        sum.finished += add.finished;
-        sum.failed += add.failed;
-        sum.dropped += add.dropped;
-        window.set(token, sum);
-      }
+      for (const [token, add] of tokens) addTokenStats(window, token, add);
     }
   }
 

@@ -79,13 +79,21 @@ export interface TokenCallStats {
  * say (src/kubernetes). In cluster mode these define membership; reports add load and draining.
  */
 export interface ClusterMember {
+  /** IP address (IPv4 dotted quad or IPv6 text, without brackets). */
   host: string;
+  /** Port resolved by name from the slice's `ports` (per slice: named ports may differ per pod). */
   port: number;
+  /** `conditions.ready` (nil = true). False while terminating, except for publishNotReadyAddresses. */
   ready: boolean;
+  /** `conditions.serving` (nil = ready): the pod passes readiness, terminating or not. */
   serving: boolean;
+  /** `conditions.terminating` (nil = false): the pod is shutting down; treat it as draining. */
   terminating: boolean;
+  /** `zone` of the endpoint, '' when unknown. */
   zone: string;
+  /** `nodeName` of the endpoint, '' when unknown. */
   nodeName: string;
+  /** `targetRef.name` when the endpoint is a Pod, '' otherwise. */
   podName: string;
 }
 
@@ -196,4 +204,14 @@ export const REGISTRY_STORE = Symbol('REGISTRY_STORE');
 
 export function emptyTokenStats(): TokenCallStats {
   return { started: 0, finished: 0, failed: 0, dropped: 0 };
+}
+
+/** Adds `delta` into the counts of `token` in `sums`. */
+export function addTokenStats(sums: Map<string, TokenCallStats>, token: string, delta: TokenCallStats): void {
+  const sum = sums.get(token) ?? emptyTokenStats();
+  sum.started += delta.started;
+  sum.finished += delta.finished;
+  sum.failed += delta.failed;
+  sum.dropped += delta.dropped;
+  sums.set(token, sum);
 }

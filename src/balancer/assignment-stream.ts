@@ -1,0 +1,89 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { FieldError } from '../common/grpc-errors.js';
+import type { MetricsService } from '../common/metrics.service.js';
+import { serveStream } from '../common/stream-session.js';
+import type { ServiceAssignment } from '../policy/policy.js';
+import type { AssignmentService } from './assignment.service.js';
+
+/** What differs between the grpclb and the lookaside.v1 assignment streams. */
+export interface AssignmentProtocol<Req, Res> {
+  gauge: 'balance_load_streams' | 'watch_streams';
+  /** The first message's field, for errors ("initial_request", "start"). */
+  firstField: string;
+  /** The checked service name if `request` is a first message, else undefined. */
+  serviceOf(request: Req): string | undefined;
+  /** Sent once the service is known, before anything else. */
+  greeting(service: string): Res | undefined;
+  /** What to send for an assignment; undefined when this client has nothing new to learn. */
+  render(assignment: ServiceAssignment): Res | undefined;
+  /** Sent when the service has no assignment yet. */
+  unknownService(service: string): Res;
+  /** Any later message (client stats), given the assignment the client has. */
+  followUp(request: Req, current: ServiceAssignment | undefined): void;
+}
+
+/**
+ * A client stream that names a service in its first message and then gets the service's
+ * assignment at once and on every change; shared by BalanceLoad and Watch.
+ */
+export function serveAssignmentStream<Req, Res>(
+  call: ServerDuplexStream<Req, Res>,
+  assignments: AssignmentService,
+  metrics: MetricsService,
+  protocol: AssignmentProtocol<Req, Res>,
+): void {
+  let service: string | undefined;
+  let unwatch: (() => void) | undefined;
+  let current: ServiceAssignment | undefined;
+  let closed = false;
+  metrics.gauge(protocol.gauge, 1);
+
+  const push = (assignment: ServiceAssignment) => {
+    current = assignment;
+    const message = protocol.render(assignment);
+    if (message === undefined) return;
+    call.write(message);
+    metrics.count('assignments_pushed');
+  };
+
+  serveStream(call, {
+    async message(request) {
+      const named = protocol.serviceOf(request);
+      if (named !== undefined) {
+        if (service) throw new FieldError(protocol.firstField, 'is sent once, as the first message');
+        service = named;
+        const greeting = protocol.greeting(service);
+        if (greeting !== undefined) call.write(greeting);
+        const stop = await assignments.watch(service, push);
+        if (closed) stop();
+        else unwatch = stop;
+        if (!current) call.write(protocol.unknownService(service));
+        return;
+      }
+      if (!service) throw new FieldError(protocol.firstField, 'must be the first message of the stream');
+      protocol.followUp(request, current);
+    },
+    end() {},
+    closed() {
+      closed = true;
+      unwatch?.();
+      metrics.gauge(protocol.gauge, -1);
+    },
+    rejected() {
+      metrics.count('rejected_inputs');
+    },
+  });
+}
+
+/** One message per assignment, built once and shared by every stream of the service. */
+export function perAssignment<T>(build: (assignment: ServiceAssignment) => T): (assignment: ServiceAssignment) => T {
+  const cache = new WeakMap<ServiceAssignment, T>();
+  return (assignment) => {
+    let value = cache.get(assignment);
+    if (value === undefined) {
+      value = build(assignment);
+      cache.set(assignment, value);
+    }
+    return value;
+  };
+}

@@ -177,6 +177,12 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     assert.deepEqual(proposeEjections(snapshot([healthy(1), failing(2, 30)]), { ...options, ejectionErrorRate: 0 }), [], 'off');
   });
 
+  it('judges ejection on the latest report too, so one bad report is enough', () => {
+    const healthy = (n: number) => backend(n, load(100, 0.5, 1));
+    const justStarted = { ...backend(4, load(100, 0.5, 35)), smoothed: { utilization: 0.5, rps: 100, eps: 17, requestsInFlight: 0 } };
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), justStarted]), options), ['10.0.0.4:80']);
+  });
+
   it('leaves ejected backends out of the assignment and counts them against the bound', () => {
     const out = { ...backend(4, load(100, 0.5, 30)), ejection: { untilMs: NOW + 5000, count: 1 } };
     const fleet = [backend(1, load(100, 0.5)), backend(2, load(100, 0.5)), backend(3, load(100, 0.5, 40)), out];

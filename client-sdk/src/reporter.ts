@@ -29,6 +29,15 @@ import { lookasideProtos } from './protos.js';
 import { durationMs } from './watch.js';
 
 /** Reporter defaults; each is an option of BackendReporter (or of drain()). */
+/**
+ * Which statuses count as the backend's errors (eps). Calls the client cancelled or that ran
+ * past their deadline do not: that is slowness, which utilization and calls in flight already
+ * show, and counting it as failure would get a slow backend ejected instead of weighted down.
+ */
+function isBackendFailure(code: status): boolean {
+  return code !== status.OK && code !== status.CANCELLED && code !== status.DEADLINE_EXCEEDED;
+}
+
 export const REPORTER_DEFAULTS = Object.freeze({
   /** Report interval until the lookaside's first acknowledgement sets its own. */
   reportIntervalMs: 1000,
@@ -214,9 +223,9 @@ export class BackendReporter extends EventEmitter {
       };
       this.tracker.begin(Date.now());
       return new ServerInterceptingCall(call, {
-        start: (next) => next({ onCancel: () => finish(false) }),
+        start: (next) => next({ onCancel: () => finish(true) }),
         sendStatus: (s, next) => {
-          finish(s.code === status.OK);
+          finish(!isBackendFailure(s.code));
           next(s);
         },
       });

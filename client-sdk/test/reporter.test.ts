@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { credentials, loadPackageDefinition, type Client, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, status, type Client, type ClientReadableStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { BackendReporter } from '../src/index.js';
 import { callOnce, echoClient, sleep, startBackend, waitFor, type TestBackend } from './support/backends.js';
@@ -84,6 +84,24 @@ describe('backend reporter', () => {
     assert.ok(loads.every((l) => l.applicationUtilization === 0.42 && l.namedMetrics.queue === 7));
     assert.ok(loads.every((l) => l.cpuUtilization >= 0 && l.memUtilization > 0 && l.memUtilization <= 1));
     assert.ok(seenRps >= 0);
+  });
+
+  test('does not count calls that ran past their deadline as the backend\'s errors', async () => {
+    lookaside.reportResponse = { backendId: 'id', loadBalanceToken: 't', reportInterval: { seconds: 0, nanos: 100e6 } };
+    const { reporter, backend } = await reportingBackend(lookaside, 'slow');
+    cleanup.push(() => reporter.stop(), () => backend.stop());
+    await reporter.whenRegistered(3000);
+    const client = echoClient(backend.address);
+    cleanup.push(() => client.close());
+    const stream = streamFor(lookaside, 'slow')!;
+    const from = stream.messages.length;
+    backend.delayMs = 200;
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => callOnce(client, 50, true)));
+    assert.ok(outcomes.every((o) => !o.ok && o.error?.code === status.DEADLINE_EXCEEDED), 'the client gave up on every call');
+    await sleep(400);
+    const loads = stream.messages.slice(from).map((m) => m.loadReport!.load!);
+    assert.ok(loads.length >= 2);
+    assert.ok(loads.every((l) => l.eps === 0), `eps stays 0: ${loads.map((l) => l.eps).join(', ')}`);
   });
 
   test('reconnects with backoff and registers again when the lookaside comes back', async () => {

@@ -144,7 +144,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.1, 0.01, 1),
       weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
       ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
-      ejectionMinRps: num('LOOKASIDE_POLICY_EJECTION_MIN_RPS', 1, 0, 1_000_000),
+      ejectionMinRps: num('LOOKASIDE_POLICY_EJECTION_MIN_RPS', 5, 0, 1_000_000),
       ejectionBaseMs: num('LOOKASIDE_POLICY_EJECTION_BASE_MS', 10_000, 100, 3_600_000),
       ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
       ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),

@@ -137,11 +137,23 @@ function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOption
 }
 
 /**
- * Outlier ejection: SERVING, not-ejected backends with a fresh report of at least
- * ejectionMinRps whose error rate is at least ejectionErrorRate and at least twice the
- * fleet's median (so a failure shared by every backend ejects none), worst first, no more
- * than maxEjected() out at once. The store applies each ejection once, whichever replica
- * proposes it.
+ * The error rate ejection judges: the worse of the smoothed one and the latest report's, so a
+ * backend that starts failing is out after one report rather than after the average catches up.
+ * Rates below `minRps` say too little and count as 0.
+ */
+export function ejectionErrorRate(backend: BackendRecord, clientStats: TokenCallStats | undefined, minRps: number): number {
+  const figures = loadFigures(backend);
+  const smoothed = figures && figures.rps >= minRps ? errorRate(backend, clientStats) : 0;
+  const load = backend.load;
+  const latest = load && load.rpsFractional >= minRps ? Math.min(1, load.eps / load.rpsFractional) : 0;
+  return Math.max(smoothed, latest);
+}
+
+/**
+ * Outlier ejection: SERVING, not-ejected backends with a fresh report whose error rate (see
+ * ejectionErrorRate) is at least ejectionErrorRate and at least twice the fleet's median (so a
+ * failure shared by every backend ejects none), worst first, no more than maxEjected() out at
+ * once. The store applies each ejection once, whichever replica proposes it.
  */
 export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptions): string[] {
   if (options.ejectionErrorRate <= 0) return [];
@@ -152,8 +164,7 @@ export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptio
   if (room <= 0) return [];
   const judged = serving
     .filter((b) => !isEjected(b, now) && now - b.lastReportMs <= options.weightExpiryMs)
-    .map((b) => ({ b, rps: loadFigures(b)?.rps ?? 0, rate: errorRate(b, snapshot.clientStats[b.token]) }))
-    .filter((x) => x.rps >= options.ejectionMinRps);
+    .map((b) => ({ b, rate: ejectionErrorRate(b, snapshot.clientStats[b.token], options.ejectionMinRps) }));
   const rates = judged.map((x) => x.rate).sort((a, b) => a - b);
   const median = rates.length ? rates[Math.floor((rates.length - 1) / 2)] : 0;
   return judged

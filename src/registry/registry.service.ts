@@ -153,8 +153,8 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     // A report that may get the backend ejected goes out at once, not with the coalesced load changes.
     const failing =
       policy.ejectionErrorRate > 0 &&
-      sample.smoothed!.rps >= policy.ejectionMinRps &&
-      sample.smoothed!.eps >= policy.ejectionErrorRate * sample.smoothed!.rps;
+      load.rpsFractional >= policy.ejectionMinRps &&
+      load.eps >= policy.ejectionErrorRate * load.rpsFractional;
     const outcome = await this.store.report(identity.service, identity.id, identity.session, sample, this.config.leaseTtlMs, failing);
     if (outcome === 'superseded') {
       throw new FieldError('registration', `a newer stream registered ${identity.id} for "${identity.service}"`, status.ABORTED);

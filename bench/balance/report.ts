@@ -120,7 +120,10 @@ export function writeResults(config: BenchConfig, cells: CellResult[], targets: 
     cells,
     targets,
   };
-  writeFileSync(`${base}.json`, `${JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 1)}\n`);
+  const text = JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v), 1)
+    // Arrays of numbers on one line each.
+    .replace(/\[\s*((?:-?[\d.e+-]+|null)(?:,\s*(?:-?[\d.e+-]+|null))*)\s*\]/g, (_m, body: string) => `[${body.replace(/\s+/g, '')}]`);
+  writeFileSync(`${base}.json`, `${text}\n`);
   writeFileSync(`${base}.txt`, `${lines.join('\n')}\n`);
   writeFileSync(`${base}.svg`, renderChart(cells, config));
   return [`${base}.json`, `${base}.txt`, `${base}.svg`];

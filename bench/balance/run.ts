@@ -196,7 +196,12 @@ async function runCell(s: Scenario, load: number, names: BalancerName[]): Promis
   for (const f of fleets) {
     const stats = await host.request<{ type: string; backends: Record<string, BackendSeries> }>({ type: 'stats', fleet: f.name });
     const parts = results.flatMap((r) => r.records.filter((rec) => rec.name === f.name));
-    out.push({ name: f.name, calls: mergeRecords(parts), backends: stats.backends, connections: f.connections });
+    const calls = mergeRecords(parts);
+    if (debug) {
+      const odd = calls.code.flatMap((c, i) => (c !== 0 && c !== 13 ? [`${c}@${calls.sentAt[i].toFixed(0)}ms->b${calls.backend[i]}`] : []));
+      if (odd.length) mark(`${f.name}: ${odd.length} failed calls: ${odd.slice(0, 8).join(' ')}`);
+    }
+    out.push({ name: f.name, calls, backends: stats.backends, connections: f.connections });
   }
   mark('stats in');
   await Promise.all([...fleets.map((f) => host.request({ type: 'stopFleet', fleet: f.name })), ...generators.map((g) => g.request({ type: 'close' }))]);

@@ -200,7 +200,7 @@ describe('configuration', () => {
   it('has documented defaults', () => {
     const config = loadConfig({});
     assert.equal(config.leaseTtlMs, 3000);
-    assert.equal(config.reportIntervalMs, 1000);
+    assert.equal(config.reportIntervalMs, 500);
     assert.equal(config.loadPushIntervalMs, 1000);
     assert.equal(config.grpcAddress, '0.0.0.0:50051');
     assert.equal(config.redisUrl, undefined);

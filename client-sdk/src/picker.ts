@@ -53,13 +53,17 @@ export class EdfScheduler {
   /**
    * The entry due first, or the one due second when `better(second, first)`: a power of two
    * choices that keeps EDF's order whenever `better` says no, so equal candidates keep the
-   * exact weighted split.
+   * exact weighted split. A first entry passed over loses its turn (its deadline moves on too),
+   * so a backend avoided while it was slow gets no burst of calls to catch up afterwards.
    */
   nextOfTwo(better: (second: number, first: number) => boolean): number {
     const heap = this.heap;
     if (heap.length < 2) return this.take(0);
     const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
-    return this.take(better(heap[second], heap[0]) ? second : 0);
+    if (!better(heap[second], heap[0])) return this.take(0);
+    const chosen = this.take(second);
+    this.take(0); // still the passed-over entry: the chosen one only moved down its own subtree
+    return chosen;
   }
 
   /** Uses the entry at heap position `at`: moves its deadline one period on. */
@@ -120,6 +124,8 @@ export class DropAccumulator {
 export const FAILURE_SCORE_PENALTY = 4;
 /** Weight of the newest call in CallLoad's failure average (about the last 1/x calls count). */
 export const FAILURE_AVERAGE_WEIGHT = 0.1;
+/** Weight of the newest completion in CallLoad's latency average. */
+export const LATENCY_AVERAGE_WEIGHT = 0.1;
 
 /**
  * What this client sees of one backend's load, updated by the pick result's call tracking and
@@ -128,23 +134,41 @@ export const FAILURE_AVERAGE_WEIGHT = 0.1;
 export class CallLoad {
   inFlight = 0;
   failureRate = 0;
+  /** Moving average of how long this client's calls take there, ms; 0 until a call has ended. */
+  latencyMs = 0;
+  /** Calls in flight integrated over time (call·ms) since the last completion. */
+  private area = 0;
+  private lastEventMs = -1;
 
-  started(): void {
+  started(nowMs: number = performance.now()): void {
+    this.advance(nowMs);
     this.inFlight++;
   }
 
-  ended(failed: boolean): void {
+  ended(failed: boolean, nowMs: number = performance.now()): void {
+    this.advance(nowMs);
     if (this.inFlight > 0) this.inFlight--;
     this.failureRate += ((failed ? 1 : 0) - this.failureRate) * FAILURE_AVERAGE_WEIGHT;
+    // Little's law between two completions: the in-flight area is one call's time there. No
+    // per-call state needed, so nothing is allocated on the call path.
+    const sample = this.area;
+    this.area = 0;
+    this.latencyMs = this.latencyMs === 0 ? sample : this.latencyMs + (sample - this.latencyMs) * LATENCY_AVERAGE_WEIGHT;
   }
 
   /**
-   * Lower is better: calls in flight over the backend's share of the weight (1 = an average
+   * Lower is better: calls in flight, each counted as long as calls take there relative to the
+   * other candidate (`latencyFactor`), over the backend's share of the weight (1 = an average
    * share), plus a penalty for recent failures. Idle, healthy backends all score 0, so they
    * tie and the weighted order decides.
    */
-  score(relativeWeight: number): number {
-    return this.inFlight / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+  score(relativeWeight: number, latencyFactor = 1): number {
+    return (this.inFlight * latencyFactor) / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+  }
+
+  private advance(nowMs: number): void {
+    if (this.lastEventMs >= 0) this.area += this.inFlight * (nowMs - this.lastEventMs);
+    this.lastEventMs = nowMs;
   }
 }
 
@@ -180,8 +204,8 @@ export function dropResult(ppm: number): PickResult {
 
 /**
  * Picks among READY backends by weight, refined per call: of the two backends EDF would use
- * next, the one with less load on this client (calls in flight per weight, recent failures)
- * wins, which reacts to a backend slowing or failing long before the next assignment; when
+ * next, the one with less load on this client (calls in flight per weight, weighed by how long
+ * calls take there, and recent failures) wins, which reacts to a backend slowing or failing long before the next assignment; when
  * both look the same, EDF's choice stands, so the assigned shares hold. Built by the policy
  * on every change, never mutated.
  */
@@ -192,8 +216,20 @@ export class WeightedPicker implements Picker {
   private readonly loads: CallLoad[];
   /** Each weight over the mean weight. */
   private readonly shares: Float64Array;
-  private readonly lessLoaded = (second: number, first: number): boolean =>
-    this.loads[second].score(this.shares[second]) < this.loads[first].score(this.shares[first]);
+  private readonly lessLoaded = (second: number, first: number): boolean => {
+    const a = this.loads[second];
+    const b = this.loads[first];
+    // A call waiting on a backend five times slower weighs five times as much; until both
+    // have a latency, calls in flight count alike.
+    let fa = 1;
+    let fb = 1;
+    if (a.latencyMs > 0 && b.latencyMs > 0) {
+      const faster = Math.min(a.latencyMs, b.latencyMs);
+      fa = a.latencyMs / faster;
+      fb = b.latencyMs / faster;
+    }
+    return a.score(this.shares[second], fa) < b.score(this.shares[first], fb);
+  };
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;
   private readonly onDrop: (() => void) | null;

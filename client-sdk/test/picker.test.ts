@@ -132,3 +132,31 @@ test('two choices: recent failures count against a backend; successes wash them 
   flaky.ended(false);
   assert.equal(flaky.inFlight, 0, 'never negative');
 });
+
+test('two choices: calls on a slower backend weigh more, by how long calls take there', () => {
+  const slow = new CallLoad();
+  const fast = new CallLoad();
+  // Little's law between completions: one call in flight for 400 ms, then for 80 ms.
+  slow.started(1000);
+  slow.ended(false, 1400);
+  fast.started(1000);
+  fast.ended(false, 1080);
+  assert.equal(slow.latencyMs, 400);
+  assert.equal(fast.latencyMs, 80);
+  const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0);
+  slow.inFlight = 1;
+  fast.inFlight = 1;
+  const c = picks(picker, 50);
+  assert.equal(c.get('slow') ?? 0, 0, 'one call on the slow backend outweighs one on the fast one');
+  slow.inFlight = 0;
+  fast.inFlight = 0;
+  const idle = picks(picker, 100);
+  assert.equal(idle.get('slow'), 50, 'idle: the weighted split holds whatever the latencies');
+  // Two calls overlapping: 2 in flight for 100 ms, then 1 for 100 ms -> 300 call-ms over 2 completions.
+  const pair = new CallLoad();
+  pair.started(0);
+  pair.started(0);
+  pair.ended(false, 100);
+  pair.ended(false, 200);
+  assert.equal(pair.latencyMs, 200 + (100 - 200) * 0.1);
+});

@@ -107,7 +107,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
   const num = (name: string, fallback: number, min?: number, max?: number) =>
     readNumber(env, { env: name, fallback, min, max });
   const leaseTtlMs = num('LOOKASIDE_LEASE_TTL_MS', 3000, 200, 600_000);
-  const reportIntervalMs = num('LOOKASIDE_REPORT_INTERVAL_MS', 1000, 50, 600_000);
+  const reportIntervalMs = num('LOOKASIDE_REPORT_INTERVAL_MS', 500, 50, 600_000);
   if (reportIntervalMs >= leaseTtlMs) {
     throw new Error(
       `LOOKASIDE_REPORT_INTERVAL_MS (${reportIntervalMs}) must be below LOOKASIDE_LEASE_TTL_MS (${leaseTtlMs}), or every lease expires between reports`,
@@ -139,9 +139,9 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       errorUtilizationPenalty: num('LOOKASIDE_POLICY_ERROR_PENALTY', 1, 0, 100),
       weightResolution: num('LOOKASIDE_POLICY_WEIGHT_RESOLUTION', 1000, 1, 1_000_000),
       ewmaAlpha: num('LOOKASIDE_POLICY_EWMA_ALPHA', 0.5, 0.01, 1),
-      blackoutMs: num('LOOKASIDE_POLICY_BLACKOUT_MS', 1000, 0, 600_000),
-      slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 3000, 0, 600_000),
-      slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.1, 0.01, 1),
+      blackoutMs: num('LOOKASIDE_POLICY_BLACKOUT_MS', 500, 0, 600_000),
+      slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 2000, 0, 600_000),
+      slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.25, 0.01, 1),
       weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
       ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
       ejectionMinRps: num('LOOKASIDE_POLICY_EJECTION_MIN_RPS', 5, 0, 1_000_000),

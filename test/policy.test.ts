@@ -142,7 +142,7 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     const [w1, w2] = weights(snapshot([old, fresh]));
     // In blackout it gets the mean (of the only reported raw weight, 200), then slow start's first step.
     const factor = slowStartFactor(fresh, NOW, options);
-    assert.ok(factor > 0.1 && factor < 0.2, `early in slow start: ${factor}`);
+    assert.ok(factor > options.slowStartInitialFactor && factor < options.slowStartInitialFactor + 0.2, `early in slow start: ${factor}`);
     assert.equal(w1, 1000);
     assert.equal(w2, Math.round(1000 * factor));
   });
@@ -175,6 +175,20 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     const quiet = backend(4, load(0.5, 0.01, 0.5));
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), quiet]), options), [], 'too few calls to judge');
     assert.deepEqual(proposeEjections(snapshot([healthy(1), failing(2, 30)]), { ...options, ejectionErrorRate: 0 }), [], 'off');
+  });
+
+  it('does not eject when the others would be overloaded by its calls', () => {
+    // Four backends at 90% utilization: without one, the other three would run at 120%.
+    const busy = (n: number, eps = 0) => backend(n, load(100, 0.9, eps));
+    assert.deepEqual(proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), options), []);
+    // At 70%, the others would run at about 93%: room enough.
+    const calm = (n: number, eps = 0) => backend(n, load(100, 0.7, eps));
+    assert.deepEqual(proposeEjections(snapshot([calm(1), calm(2), calm(3), calm(4, 30)]), options), ['10.0.0.4:80']);
+    assert.deepEqual(
+      proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), { ...options, ejectionMaxUtilization: 2 }),
+      ['10.0.0.4:80'],
+      'configurable',
+    );
   });
 
   it('judges ejection on the latest report too, so one bad report is enough', () => {

@@ -55,6 +55,8 @@ export interface PolicyOptions {
   ejectionResetMs: number;
   /** Most of a service's backends that may be out at once (at least one of two or more). */
   maxEjectedFraction: number;
+  /** No ejection that would push the other backends' mean utilization past this. */
+  ejectionMaxUtilization: number;
   /** Mean utilization above which calls are dropped (load shedding); 0 = never drop. */
   dropUtilization: number;
   /** Most calls ever dropped, parts per million. */
@@ -140,7 +142,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       weightResolution: num('LOOKASIDE_POLICY_WEIGHT_RESOLUTION', 1000, 1, 1_000_000),
       ewmaAlpha: num('LOOKASIDE_POLICY_EWMA_ALPHA', 0.5, 0.01, 1),
       blackoutMs: num('LOOKASIDE_POLICY_BLACKOUT_MS', 500, 0, 600_000),
-      slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 2000, 0, 600_000),
+      slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 1500, 0, 600_000),
       slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.25, 0.01, 1),
       weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
       ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
       ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),
       maxEjectedFraction: num('LOOKASIDE_POLICY_MAX_EJECTED_FRACTION', 0.3, 0, 1),
+      ejectionMaxUtilization: num('LOOKASIDE_POLICY_EJECTION_MAX_UTILIZATION', 1, 0, 100),
       dropUtilization: num('LOOKASIDE_POLICY_DROP_UTILIZATION', 0, 0, 100),
       maxDropPpm: num('LOOKASIDE_POLICY_MAX_DROP_PPM', 500_000, 0, 1_000_000),
     },

@@ -150,28 +150,59 @@ export function ejectionErrorRate(backend: BackendRecord, clientStats: TokenCall
 }
 
 /**
+ * The mean utilization the backends not in `out` would run at if they took over the calls of
+ * those in `out` (each keeps its utilization per call). Undefined without the reports to say.
+ */
+export function utilizationWithout(backends: BackendRecord[], out: ReadonlySet<string>): number | undefined {
+  let allRps = 0;
+  let restRps = 0;
+  let restUtilization = 0;
+  let rest = 0;
+  for (const b of backends) {
+    const figures = loadFigures(b);
+    if (!figures) return undefined;
+    allRps += figures.rps;
+    if (out.has(b.id)) continue;
+    restRps += figures.rps;
+    restUtilization += figures.utilization;
+    rest += 1;
+  }
+  if (rest === 0 || restRps <= 0) return undefined;
+  return (restUtilization / rest) * (allRps / restRps);
+}
+
+/**
  * Outlier ejection: SERVING, not-ejected backends with a fresh report whose error rate (see
  * ejectionErrorRate) is at least ejectionErrorRate and at least twice the fleet's median (so a
  * failure shared by every backend ejects none), worst first, no more than maxEjected() out at
- * once. The store applies each ejection once, whichever replica proposes it.
+ * once, and none that would push the others past ejectionMaxUtilization (an ejection that
+ * overloads the rest fails more calls than it saves: the error penalty on the weight still
+ * lowers the failing backend's share). The store applies each ejection once, whichever replica
+ * proposes it.
  */
 export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptions): string[] {
   if (options.ejectionErrorRate <= 0) return [];
   const now = snapshot.nowMs;
   const serving = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
-  const out = serving.filter((b) => isEjected(b, now)).length;
-  const room = maxEjected(serving.length, options) - out;
+  const room = maxEjected(serving.length, options) - serving.filter((b) => isEjected(b, now)).length;
   if (room <= 0) return [];
   const judged = serving
     .filter((b) => !isEjected(b, now) && now - b.lastReportMs <= options.weightExpiryMs)
     .map((b) => ({ b, rate: ejectionErrorRate(b, snapshot.clientStats[b.token], options.ejectionMinRps) }));
   const rates = judged.map((x) => x.rate).sort((a, b) => a - b);
   const median = rates.length ? rates[Math.floor((rates.length - 1) / 2)] : 0;
-  return judged
+  const candidates = judged
     .filter((x) => x.rate >= options.ejectionErrorRate && x.rate >= 2 * median)
-    .sort((a, c) => c.rate - a.rate || (a.b.id < c.b.id ? -1 : 1))
-    .slice(0, room)
-    .map((x) => x.b.id);
+    .sort((a, c) => c.rate - a.rate || (a.b.id < c.b.id ? -1 : 1));
+  const inService = serving.filter((b) => !isEjected(b, now) && now - b.lastReportMs <= options.weightExpiryMs);
+  const ejected = new Set<string>();
+  for (const { b } of candidates) {
+    if (ejected.size >= room) break;
+    ejected.add(b.id);
+    const projected = utilizationWithout(inService, ejected);
+    if (projected !== undefined && projected > options.ejectionMaxUtilization) ejected.delete(b.id);
+  }
+  return [...ejected];
 }
 
 /** How many of `serving` backends may be ejected at once: the fraction, but one of two or more. */

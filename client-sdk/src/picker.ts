@@ -53,16 +53,23 @@ export class EdfScheduler {
   /**
    * The entry due first, or the one due second when `better(second, first)`: a power of two
    * choices that keeps EDF's order whenever `better` says no, so equal candidates keep the
-   * exact weighted split. A first entry passed over loses its turn (its deadline moves on too),
-   * so a backend avoided while it was slow gets no burst of calls to catch up afterwards.
+   * exact weighted split. A first entry passed over keeps its turn for later, but never falls
+   * more than one period behind the schedule: passed over briefly, it catches up and keeps its
+   * share; avoided for long (a slow backend), it gets no burst of calls when it is well again.
    */
   nextOfTwo(better: (second: number, first: number) => boolean): number {
     const heap = this.heap;
     if (heap.length < 2) return this.take(0);
     const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
     if (!better(heap[second], heap[0])) return this.take(0);
+    const passed = heap[0];
     const chosen = this.take(second);
-    this.take(0); // still the passed-over entry: the chosen one only moved down its own subtree
+    // `passed` is still on top: the chosen entry only moved down its own subtree.
+    const floor = this.deadline[chosen] - this.period[chosen] - this.period[passed];
+    if (this.deadline[passed] < floor) {
+      this.deadline[passed] = floor;
+      this.siftDown(0);
+    }
     return chosen;
   }
 
@@ -126,6 +133,16 @@ export const FAILURE_SCORE_PENALTY = 4;
 export const FAILURE_AVERAGE_WEIGHT = 0.1;
 /** Weight of the newest completion in CallLoad's latency average. */
 export const LATENCY_AVERAGE_WEIGHT = 0.1;
+/**
+ * How much lighter the second candidate must be to win: its score times PICK_RATIO plus
+ * PICK_MARGIN (in calls in flight per average share) must not exceed the first's. Counts move by
+ * whole calls and fluctuate more the more calls are in flight; smaller differences are noise,
+ * and acting on them would bend the assigned shares.
+ */
+export const PICK_MARGIN = 1;
+export const PICK_RATIO = 1.5;
+/** How much slower one backend's calls must be than the other's to weigh more in a pick. */
+export const SLOWER_LATENCY_RATIO = 2;
 
 /**
  * What this client sees of one backend's load, updated by the pick result's call tracking and
@@ -204,10 +221,11 @@ export function dropResult(ppm: number): PickResult {
 
 /**
  * Picks among READY backends by weight, refined per call: of the two backends EDF would use
- * next, the one with less load on this client (calls in flight per weight, weighed by how long
- * calls take there, and recent failures) wins, which reacts to a backend slowing or failing long before the next assignment; when
- * both look the same, EDF's choice stands, so the assigned shares hold. Built by the policy
- * on every change, never mutated.
+ * next, the second wins when it carries clearly less load on this client (see PICK_MARGIN:
+ * calls in flight per weight, weighed by how long calls take there, and recent failures),
+ * which reacts to a backend slowing or failing long before the next assignment; otherwise
+ * EDF's choice stands, so the assigned shares hold. Built by the policy on every change,
+ * never mutated.
  */
 export class WeightedPicker implements Picker {
   private readonly scheduler: EdfScheduler;
@@ -219,16 +237,16 @@ export class WeightedPicker implements Picker {
   private readonly lessLoaded = (second: number, first: number): boolean => {
     const a = this.loads[second];
     const b = this.loads[first];
-    // A call waiting on a backend five times slower weighs five times as much; until both
-    // have a latency, calls in flight count alike.
+    // A call waiting on a backend five times slower weighs five times as much. Latencies
+    // within SLOWER_LATENCY_RATIO of each other count as equal (their averages are noisy), and
+    // until both have one, calls in flight count alike.
     let fa = 1;
     let fb = 1;
     if (a.latencyMs > 0 && b.latencyMs > 0) {
-      const faster = Math.min(a.latencyMs, b.latencyMs);
-      fa = a.latencyMs / faster;
-      fb = b.latencyMs / faster;
+      if (a.latencyMs > SLOWER_LATENCY_RATIO * b.latencyMs) fa = a.latencyMs / b.latencyMs;
+      else if (b.latencyMs > SLOWER_LATENCY_RATIO * a.latencyMs) fb = b.latencyMs / a.latencyMs;
     }
-    return a.score(this.shares[second], fa) < b.score(this.shares[first], fb);
+    return PICK_RATIO * a.score(this.shares[second], fa) + PICK_MARGIN <= b.score(this.shares[first], fb);
   };
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;

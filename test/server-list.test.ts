@@ -35,6 +35,16 @@ describe('grpclb server list', () => {
     );
   });
 
+  it('uses the shortest list that expresses the weights within 1 %', () => {
+    const short = entryCounts([wb(1, 1000), wb(2, 263)], 100);
+    assert.deepEqual(short.map(([, n]) => n), [4, 1], '79.2 % / 20.8 % as 4:1 (80 / 20)');
+    const fine = entryCounts([wb(1, 1000), wb(2, 700), wb(3, 333)], 100);
+    const total = fine.reduce((a, [, n]) => a + n, 0);
+    const weightTotal = 2033;
+    for (const [b, n] of fine) assert.ok(Math.abs(n / total - b.weight / weightTotal) <= 0.01, `${b.token}: ${n}/${total}`);
+    assert.ok(total < 40, `short: ${total} entries`);
+  });
+
   it('keeps the list within the bound, every backend at least once', () => {
     const backends = Array.from({ length: 50 }, (_, i) => wb(i + 1, i === 0 ? 1000 : 7));
     const servers = toServerList(assignment(backends), 60);

@@ -7,11 +7,14 @@ import { FieldError } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { serviceFromTarget } from '../registry/validation.js';
 import { perAssignment, serveAssignmentStream } from './assignment-stream.js';
+import type { ServiceAssignment } from '../policy/policy.js';
 import type { AssignmentService } from './assignment.service.js';
 import type { ClientStatsService } from './client-stats.service.js';
 import { toServerList } from './server-list.js';
 
 const FALLBACK: LoadBalanceResponse = { fallbackResponse: {} };
+/** Built once per assignment and shared by every stream of the service (the entry bound is process-wide). */
+let serverList: ((assignment: ServiceAssignment) => LoadBalanceResponse) | undefined;
 
 /**
  * grpc.lb.v1 BalanceLoad: the initial response first, then a ServerList whenever the
@@ -25,13 +28,14 @@ export function serveBalanceLoad(
   config: LookasideConfig,
   metrics: MetricsService,
 ): void {
-  const serverList = perAssignment((a): LoadBalanceResponse => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
   let fellBack = false;
   const fallBack = () => {
     if (fellBack) return undefined;
     fellBack = true;
     return FALLBACK;
   };
+  serverList ??= perAssignment((a) => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
+  const render = serverList;
   serveAssignmentStream(call, assignments, metrics, {
     gauge: 'balance_load_streams',
     firstField: 'initial_request',
@@ -43,7 +47,7 @@ export function serveBalanceLoad(
     render(assignment) {
       if (assignment.backends.length === 0) return fallBack();
       fellBack = false;
-      return serverList(assignment);
+      return render(assignment);
     },
     unknownService: () => {
       fellBack = true;

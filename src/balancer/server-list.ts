@@ -11,25 +11,51 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * How many times each backend appears in a list of at most `maxEntries`: grpclb clients
- * round-robin over the list, so repeats are weights. Past `maxEntries` backends, the
- * heaviest (then lowest id) are kept.
+ * How far a backend's share of a list may be from its share of the weights (absolute). The
+ * shortest list within it is used: every stream serializes its own copy of the list.
+ */
+export const LIST_SHARE_TOLERANCE = 0.01;
+
+/** Repeats for a list of about `size` entries: each backend at least once, the sum at most `size`. */
+function countsFor(weights: number[], total: number, size: number): number[] {
+  const counts = weights.map((w) => Math.max(1, Math.round((w * size) / total)));
+  // Rounding up the small ones can overshoot the size: take the excess from the largest.
+  let sum = counts.reduce((a, b) => a + b, 0);
+  while (sum > size) {
+    let largest = 0;
+    for (let i = 1; i < counts.length; i++) if (counts[i] > counts[largest]) largest = i;
+    counts[largest] -= 1;
+    sum -= 1;
+  }
+  return counts;
+}
+
+function worstShareError(weights: number[], total: number, counts: number[]): number {
+  const sum = counts.reduce((a, b) => a + b, 0);
+  let worst = 0;
+  for (let i = 0; i < weights.length; i++) worst = Math.max(worst, Math.abs(counts[i] / sum - weights[i] / total));
+  return worst;
+}
+
+/**
+ * How many times each backend appears in the list: grpclb clients round-robin over it, so
+ * repeats are weights. The shortest list (at most `maxEntries`) whose shares are within
+ * LIST_SHARE_TOLERANCE of the weights, reduced by the counts' common divisor. Past
+ * `maxEntries` backends, the heaviest (then lowest id) are kept, once each.
  */
 export function entryCounts(backends: WeightedBackend[], maxEntries: number): Array<[WeightedBackend, number]> {
   const kept =
     backends.length <= maxEntries
       ? backends
-      : [...backends].sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1)).slice(0, maxEntries)
+      : [...backends]
+          .sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1))
+          .slice(0, maxEntries)
           .sort((a, b) => (a.id < b.id ? -1 : 1));
-  const total = kept.reduce((sum, b) => sum + b.weight, 0);
-  const counts = kept.map((b) => (total <= maxEntries ? b.weight : Math.max(1, Math.floor((b.weight * maxEntries) / total))));
-  // Flooring can leave the sum above the bound when many backends sit at 1: trim the largest.
-  let sum = counts.reduce((a, b) => a + b, 0);
-  while (sum > maxEntries) {
-    let largest = 0;
-    for (let i = 1; i < counts.length; i++) if (counts[i] > counts[largest]) largest = i;
-    counts[largest] -= 1;
-    sum -= 1;
+  const weights = kept.map((b) => b.weight);
+  const total = weights.reduce((a, b) => a + b, 0);
+  let counts = countsFor(weights, total, Math.min(maxEntries, kept.length));
+  for (let size = kept.length + 1; size <= maxEntries && worstShareError(weights, total, counts) > LIST_SHARE_TOLERANCE; size++) {
+    counts = countsFor(weights, total, size);
   }
   const divisor = counts.reduce(gcd, 0) || 1;
   return kept.map((b, i) => [b, counts[i] / divisor]);

@@ -134,7 +134,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
     resyncIntervalMs: num('LOOKASIDE_RESYNC_INTERVAL_MS', 30_000, 1000, 3_600_000),
     clientStatsIntervalMs,
     clientStatsWindowMs: num('LOOKASIDE_CLIENT_STATS_WINDOW_MS', 10_000, 1000, 3_600_000),
-    maxServerListEntries: num('LOOKASIDE_MAX_SERVER_LIST_ENTRIES', 1000, 1, 100_000),
+    maxServerListEntries: num('LOOKASIDE_MAX_SERVER_LIST_ENTRIES', 100, 1, 100_000),
     policy: {
       minWeightRatio,
       maxWeightRatio,

@@ -5,22 +5,14 @@ import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rawUnaryMethod } from '../../test/support/raw-method.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
 
 /** The backend's method. The request is ignored; the response is the backend's id (`b3`). */
 export const CALL_PATH = '/bench.Backend/Call';
-const identity = (b: Buffer) => b;
-export const CALL_METHOD = {
-  path: CALL_PATH,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: identity,
-  requestDeserialize: identity,
-  responseSerialize: identity,
-  responseDeserialize: identity,
-} as const;
+export const CALL_METHOD = rawUnaryMethod(CALL_PATH);
 export const REQUEST = Buffer.from([1]);
 
 /** Status details of an injected failure: `b3: injected failure`. */

@@ -133,6 +133,8 @@ export const FAILURE_SCORE_PENALTY = 4;
 export const FAILURE_AVERAGE_WEIGHT = 0.1;
 /** Weight of the newest completion in CallLoad's latency average. */
 export const LATENCY_AVERAGE_WEIGHT = 0.1;
+/** Completions before a backend's latency counts (their mean starts the average). */
+export const LATENCY_MIN_SAMPLES = 5;
 /**
  * How much lighter the second candidate must be to win: its score times PICK_RATIO plus
  * PICK_MARGIN (in calls in flight per average share) must not exceed the first's. Counts move by
@@ -151,8 +153,10 @@ export const SLOWER_LATENCY_RATIO = 2;
 export class CallLoad {
   inFlight = 0;
   failureRate = 0;
-  /** Moving average of how long this client's calls take there, ms; 0 until a call has ended. */
+  /** Moving average of how long this client's calls take there, ms; 0 until LATENCY_MIN_SAMPLES calls have ended. */
   latencyMs = 0;
+  private completions = 0;
+  private warmupSumMs = 0;
   /** Calls in flight integrated over time (call·ms) since the last completion. */
   private area = 0;
   private lastEventMs = -1;
@@ -170,7 +174,16 @@ export class CallLoad {
     // per-call state needed, so nothing is allocated on the call path.
     const sample = this.area;
     this.area = 0;
-    this.latencyMs = this.latencyMs === 0 ? sample : this.latencyMs + (sample - this.latencyMs) * LATENCY_AVERAGE_WEIGHT;
+    this.completions++;
+    if (this.completions < LATENCY_MIN_SAMPLES) {
+      // One early call (a cold connection, a JIT pause) must not brand a backend as slow.
+      this.warmupSumMs += sample;
+      return;
+    }
+    this.latencyMs =
+      this.completions === LATENCY_MIN_SAMPLES
+        ? (this.warmupSumMs + sample) / LATENCY_MIN_SAMPLES
+        : this.latencyMs + (sample - this.latencyMs) * LATENCY_AVERAGE_WEIGHT;
   }
 
   /**

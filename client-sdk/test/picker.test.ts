@@ -136,11 +136,14 @@ test('two choices: recent failures count against a backend; successes wash them 
 test('two choices: calls on a slower backend weigh more, by how long calls take there', () => {
   const slow = new CallLoad();
   const fast = new CallLoad();
-  // Little's law between completions: one call in flight for 400 ms, then for 80 ms.
-  slow.started(1000);
-  slow.ended(false, 1400);
-  fast.started(1000);
-  fast.ended(false, 1080);
+  // Little's law between completions: calls in flight one at a time, 400 ms and 80 ms each.
+  for (let i = 0; i < 5; i++) {
+    assert.equal(slow.latencyMs, 0, 'unknown until a few calls have ended');
+    slow.started(1000 + i * 1000);
+    slow.ended(false, 1400 + i * 1000);
+    fast.started(1000 + i * 1000);
+    fast.ended(false, 1080 + i * 1000);
+  }
   assert.equal(slow.latencyMs, 400);
   assert.equal(fast.latencyMs, 80);
   const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0);
@@ -155,9 +158,12 @@ test('two choices: calls on a slower backend weigh more, by how long calls take 
   assert.ok(slowShare >= 50 && slowShare <= 52, `idle: the split holds, with no burst to catch up (${slowShare})`);
   // Two calls overlapping: 2 in flight for 100 ms, then 1 for 100 ms -> 300 call-ms over 2 completions.
   const pair = new CallLoad();
-  pair.started(0);
-  pair.started(0);
-  pair.ended(false, 100);
-  pair.ended(false, 200);
-  assert.equal(pair.latencyMs, 200 + (100 - 200) * 0.1);
+  for (let i = 0; i < 3; i++) {
+    pair.started(i * 1000);
+    pair.started(i * 1000);
+    pair.ended(false, i * 1000 + 100);
+    pair.ended(false, i * 1000 + 200);
+  }
+  // Samples 200, 100, 200, 100, 200 (warm-up mean 160), then 100.
+  assert.equal(pair.latencyMs, 160 + (100 - 160) * 0.1);
 });

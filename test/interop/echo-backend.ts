@@ -1,21 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../support/ports.js';
+import { rawUnaryMethod } from '../support/raw-method.js';
 
 /** The one method the interop backends serve; payloads are opaque bytes (the Go client sends an empty message). */
 export const ECHO_METHOD = '/interop.Echo/Call';
 
-const identity = (b: Buffer) => b;
-const echoService: grpc.ServiceDefinition = {
-  Call: {
-    path: ECHO_METHOD,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
+const echoService: grpc.ServiceDefinition = { Call: rawUnaryMethod(ECHO_METHOD) };
 
 export interface EchoBackend {
   address: string;

@@ -1,19 +1,9 @@
 // Real grpc-js backends for the SDK tests: a unary Echo that answers with the backend's name,
 // served over loopback, with no proto (raw bytes in and out).
 import { Server, ServerCredentials, status, credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError, type ServerUnaryCall, type sendUnaryData, type ServerOptions, type ChannelOptions } from '@grpc/grpc-js';
+import { rawUnaryMethod } from '../../../test/support/raw-method.js';
 
-const identity = (b: Buffer) => b;
-export const ECHO_SERVICE = {
-  Call: {
-    path: '/lookaside.test.Echo/Call',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-} as const;
+export const ECHO_SERVICE = { Call: rawUnaryMethod('/lookaside.test.Echo/Call') };
 
 export const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
 export type EchoClientInstance = Client & {

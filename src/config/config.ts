@@ -151,7 +151,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
       ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),
       maxEjectedFraction: num('LOOKASIDE_POLICY_MAX_EJECTED_FRACTION', 0.3, 0, 1),
-      ejectionMaxUtilization: num('LOOKASIDE_POLICY_EJECTION_MAX_UTILIZATION', 1, 0, 100),
+      ejectionMaxUtilization: num('LOOKASIDE_POLICY_EJECTION_MAX_UTILIZATION', 1.1, 0, 100),
       dropUtilization: num('LOOKASIDE_POLICY_DROP_UTILIZATION', 0, 0, 100),
       maxDropPpm: num('LOOKASIDE_POLICY_MAX_DROP_PPM', 500_000, 0, 1_000_000),
     },

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import { MetricsService } from '../common/metrics.service.js';
-import { computeAssignment, maxEjected, proposeEjections, sameAssignment, type ServiceAssignment } from '../policy/policy.js';
+import { computeAssignment, ejectionRules, proposeEjections, sameAssignment, type ServiceAssignment } from '../policy/policy.js';
 import { REGISTRY_STORE, type ChangeEvent, type RegistryStore, type ServiceSnapshot } from '../store/types.js';
 
 export type AssignmentListener = (assignment: ServiceAssignment) => void;
@@ -61,16 +61,9 @@ class ServiceWatch {
    * the same ones; the store applies each once and announces it, which refreshes again.
    */
   private async eject(snapshot: ServiceSnapshot): Promise<void> {
-    const policy = this.config.policy;
-    const ids = proposeEjections(snapshot, policy);
+    const ids = proposeEjections(snapshot, this.config.policy);
     if (ids.length === 0) return;
-    const serving = snapshot.backends.filter((b) => b.state === 'SERVING').length;
-    const rules = {
-      baseMs: policy.ejectionBaseMs,
-      maxMs: policy.ejectionMaxMs,
-      resetAfterMs: policy.ejectionResetMs,
-      maxEjected: maxEjected(serving, policy),
-    };
+    const rules = ejectionRules(snapshot, this.config.policy);
     for (const id of ids) {
       if (await this.store.eject(this.service, id, rules)) this.log.log(`${this.service}/${id}: ejected for failing calls`);
     }

@@ -9,26 +9,32 @@ import type { WatchRequest__Output } from '../generated/lookaside/v1/WatchReques
 import { MetricsService } from '../common/metrics.service.js';
 import { AssignmentService } from './assignment.service.js';
 import { ClientStatsService } from './client-stats.service.js';
-import { serveBalanceLoad } from './grpclb-session.js';
-import { serveWatch } from './watch-session.js';
+import { serveBalanceLoad, serverListRenderer, type ServerListRenderer } from './grpclb-session.js';
+import { assignmentRenderer, serveWatch, type AssignmentRenderer } from './watch-session.js';
 
 /** The two assignment APIs over one policy: grpc.lb.v1 for any gRPC client, lookaside.v1 for the SDK. */
 @Controller()
 export class BalancerController {
+  private readonly serverList: ServerListRenderer;
+  private readonly assignment: AssignmentRenderer;
+
   constructor(
     private readonly assignments: AssignmentService,
     private readonly clientStats: ClientStatsService,
     @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.serverList = serverListRenderer(config);
+    this.assignment = assignmentRenderer(config);
+  }
 
   @GrpcStreamCall('LoadBalancer', 'BalanceLoad')
   balanceLoad(call: ServerDuplexStream<LoadBalanceRequest__Output, LoadBalanceResponse>): void {
-    serveBalanceLoad(call, this.assignments, this.clientStats, this.config, this.metrics);
+    serveBalanceLoad(call, this.assignments, this.clientStats, this.config, this.metrics, this.serverList);
   }
 
   @GrpcStreamCall('Assignments', 'Watch')
   watch(call: ServerDuplexStream<WatchRequest__Output, Assignment>): void {
-    serveWatch(call, this.assignments, this.clientStats, this.config, this.metrics);
+    serveWatch(call, this.assignments, this.clientStats, this.config, this.metrics, this.assignment);
   }
 }

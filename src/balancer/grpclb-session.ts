@@ -13,8 +13,13 @@ import type { ClientStatsService } from './client-stats.service.js';
 import { toServerList } from './server-list.js';
 
 const FALLBACK: LoadBalanceResponse = { fallbackResponse: {} };
-/** Built once per assignment and shared by every stream of the service (the entry bound is process-wide). */
-let serverList: ((assignment: ServiceAssignment) => LoadBalanceResponse) | undefined;
+
+export type ServerListRenderer = (assignment: ServiceAssignment) => LoadBalanceResponse;
+
+/** The ServerList message of each assignment, built once and shared by every stream. */
+export function serverListRenderer(config: LookasideConfig): ServerListRenderer {
+  return perAssignment((a) => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
+}
 
 /**
  * grpc.lb.v1 BalanceLoad: the initial response first, then a ServerList whenever the
@@ -27,6 +32,7 @@ export function serveBalanceLoad(
   clientStats: ClientStatsService,
   config: LookasideConfig,
   metrics: MetricsService,
+  serverList: ServerListRenderer,
 ): void {
   let fellBack = false;
   const fallBack = () => {
@@ -34,8 +40,6 @@ export function serveBalanceLoad(
     fellBack = true;
     return FALLBACK;
   };
-  serverList ??= perAssignment((a) => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
-  const render = serverList;
   serveAssignmentStream(call, assignments, metrics, {
     gauge: 'balance_load_streams',
     firstField: 'initial_request',
@@ -47,7 +51,7 @@ export function serveBalanceLoad(
     render(assignment) {
       if (assignment.backends.length === 0) return fallBack();
       fellBack = false;
-      return render(assignment);
+      return serverList(assignment);
     },
     unknownService: () => {
       fellBack = true;

@@ -7,19 +7,16 @@ import { FieldError } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { checkServiceName, checkZone } from '../registry/validation.js';
 import { perAssignment, serveAssignmentStream } from './assignment-stream.js';
+import type { ServiceAssignment } from '../policy/policy.js';
 import type { AssignmentService } from './assignment.service.js';
 import type { ClientStatsService } from './client-stats.service.js';
 
-/** lookaside.v1 Watch: the SDK's stream; an Assignment at once and on every change. */
-export function serveWatch(
-  call: ServerDuplexStream<WatchRequest__Output, Assignment>,
-  assignments: AssignmentService,
-  clientStats: ClientStatsService,
-  config: LookasideConfig,
-  metrics: MetricsService,
-): void {
+export type AssignmentRenderer = (assignment: ServiceAssignment) => Assignment;
+
+/** The Assignment message of each assignment, built once and shared by every stream. */
+export function assignmentRenderer(config: LookasideConfig): AssignmentRenderer {
   const clientStatsInterval = durationOf(config.clientStatsIntervalMs);
-  const message = perAssignment(
+  return perAssignment(
     (a): Assignment => ({
       service: a.service,
       version: a.version,
@@ -37,6 +34,18 @@ export function serveWatch(
       clientStatsInterval,
     }),
   );
+}
+
+/** lookaside.v1 Watch: the SDK's stream; an Assignment at once and on every change. */
+export function serveWatch(
+  call: ServerDuplexStream<WatchRequest__Output, Assignment>,
+  assignments: AssignmentService,
+  clientStats: ClientStatsService,
+  config: LookasideConfig,
+  metrics: MetricsService,
+  message: AssignmentRenderer,
+): void {
+  const clientStatsInterval = durationOf(config.clientStatsIntervalMs);
   serveAssignmentStream(call, assignments, metrics, {
     gauge: 'watch_streams',
     firstField: 'start',

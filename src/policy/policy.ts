@@ -1,5 +1,5 @@
 import type { PolicyOptions } from '../config/config.js';
-import type { BackendRecord, BackendState, ServiceSnapshot, TokenCallStats } from '../store/types.js';
+import type { BackendRecord, BackendState, EjectionRules, LoadSample, ServiceSnapshot, TokenCallStats } from '../store/types.js';
 import { effectiveBackends } from './membership.js';
 
 export interface WeightedBackend {
@@ -144,9 +144,12 @@ function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOption
 export function ejectionErrorRate(backend: BackendRecord, clientStats: TokenCallStats | undefined, minRps: number): number {
   const figures = loadFigures(backend);
   const smoothed = figures && figures.rps >= minRps ? errorRate(backend, clientStats) : 0;
-  const load = backend.load;
-  const latest = load && load.rpsFractional >= minRps ? Math.min(1, load.eps / load.rpsFractional) : 0;
-  return Math.max(smoothed, latest);
+  return Math.max(smoothed, backend.load ? reportedErrorRate(backend.load, minRps) : 0);
+}
+
+/** The error rate one report states (eps / rps), or 0 below `minRps`, where it says too little. */
+export function reportedErrorRate(load: LoadSample, minRps: number): number {
+  return load.rpsFractional >= minRps ? Math.min(1, load.eps / load.rpsFractional) : 0;
 }
 
 /**
@@ -183,7 +186,7 @@ export function utilizationWithout(backends: BackendRecord[], out: ReadonlySet<s
 export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptions): string[] {
   if (options.ejectionErrorRate <= 0) return [];
   const now = snapshot.nowMs;
-  const serving = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
+  const serving = servingBackends(snapshot);
   const room = maxEjected(serving.length, options) - serving.filter((b) => isEjected(b, now)).length;
   if (room <= 0) return [];
   const judged = serving
@@ -203,6 +206,20 @@ export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptio
     if (projected !== undefined && projected > options.ejectionMaxUtilization) ejected.delete(b.id);
   }
   return [...ejected];
+}
+
+function servingBackends(snapshot: ServiceSnapshot): BackendRecord[] {
+  return effectiveBackends(snapshot).filter((b) => b.state === 'SERVING');
+}
+
+/** What the store enforces when it applies the ejections proposed for this snapshot. */
+export function ejectionRules(snapshot: ServiceSnapshot, options: PolicyOptions): EjectionRules {
+  return {
+    baseMs: options.ejectionBaseMs,
+    maxMs: options.ejectionMaxMs,
+    resetAfterMs: options.ejectionResetMs,
+    maxEjected: maxEjected(servingBackends(snapshot).length, options),
+  };
 }
 
 /** How many of `serving` backends may be ejected at once: the fraction, but one of two or more. */

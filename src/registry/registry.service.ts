@@ -9,7 +9,7 @@ import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { effectiveBackends } from '../policy/membership.js';
-import { computeAssignment } from '../policy/policy.js';
+import { computeAssignment, reportedErrorRate } from '../policy/policy.js';
 import {
   REGISTRY_STORE,
   type BackendIdentity,
@@ -151,10 +151,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     const policy = this.config.policy;
     const sample: Sample = { state, load, smoothed: smooth(registration.sample.smoothed, load, policy.ewmaAlpha) };
     // A report that may get the backend ejected goes out at once, not with the coalesced load changes.
-    const failing =
-      policy.ejectionErrorRate > 0 &&
-      load.rpsFractional >= policy.ejectionMinRps &&
-      load.eps >= policy.ejectionErrorRate * load.rpsFractional;
+    const failing = policy.ejectionErrorRate > 0 && reportedErrorRate(load, policy.ejectionMinRps) >= policy.ejectionErrorRate;
     const outcome = await this.store.report(identity.service, identity.id, identity.session, sample, this.config.leaseTtlMs, failing);
     if (outcome === 'superseded') {
       throw new FieldError('registration', `a newer stream registered ${identity.id} for "${identity.service}"`, status.ABORTED);

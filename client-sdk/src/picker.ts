@@ -128,13 +128,24 @@ export class DropAccumulator {
 }
 
 /** What a recent failure rate of 1 adds to a backend's load score, in calls in flight (see CallLoad.score). */
-export const FAILURE_SCORE_PENALTY = 4;
+export const FAILURE_SCORE_PENALTY = 6;
 /** Weight of the newest call in CallLoad's failure average (about the last 1/x calls count). */
-export const FAILURE_AVERAGE_WEIGHT = 0.1;
-/** Weight of the newest completion in CallLoad's latency average. */
-export const LATENCY_AVERAGE_WEIGHT = 0.1;
+export const FAILURE_AVERAGE_WEIGHT = 0.2;
+/**
+ * Time constant of CallLoad's latency average: a completion weighs dt / (dt + this), dt being
+ * the time since the previous one, so the average covers about the last second whether the
+ * backend finishes a thousand calls of this client's in it or two.
+ */
+export const LATENCY_AVERAGE_MS = 1000;
 /** Completions before a backend's latency counts (their mean starts the average). */
 export const LATENCY_MIN_SAMPLES = 5;
+/**
+ * A latency average is stale once this client has had no call on the backend for this long (or
+ * for twice the average, if longer): it stops counting in picks, so a backend avoided for being
+ * slow gets a call again, and that call's time replaces the average if it is lower (a recovered
+ * backend is seen at once; a slow one is avoided again).
+ */
+export const LATENCY_STALE_MS = 1000;
 /**
  * How much lighter the second candidate must be to win: its score times PICK_RATIO plus
  * PICK_MARGIN (in calls in flight per average share) must not exceed the first's. Counts move by
@@ -145,10 +156,15 @@ export const PICK_MARGIN = 1;
 export const PICK_RATIO = 1.5;
 /** How much slower one backend's calls must be than the other's to weigh more in a pick. */
 export const SLOWER_LATENCY_RATIO = 2;
+/**
+ * Latencies are compared as at least this long: below it, differences are this process's own
+ * scheduling noise (a busy event loop, a GC pause), not the backend's speed.
+ */
+export const LATENCY_FLOOR_MS = 5;
 
 /**
  * What this client sees of one backend's load, updated by the pick result's call tracking and
- * kept across pickers: calls in flight, and a moving average of recent failures.
+ * kept across pickers: calls in flight, how long calls take, and recent failures.
  */
 export class CallLoad {
   inFlight = 0;
@@ -157,11 +173,20 @@ export class CallLoad {
   latencyMs = 0;
   private completions = 0;
   private warmupSumMs = 0;
+  private lastCompletionMs = 0;
+  /** The calls in flight started after the average went stale: the next completion relearns it. */
+  private relearning = false;
   /** Calls in flight integrated over time (call·ms) since the last completion. */
   private area = 0;
   private lastEventMs = -1;
+  /** Since when the backend has held calls without finishing one: its last completion, or the first start after it went idle. */
+  private busySinceMs = 0;
 
   started(nowMs: number = performance.now()): void {
+    if (this.inFlight === 0) {
+      if (this.latencyMs > 0 && this.idleTooLong(nowMs)) this.relearning = true;
+      this.busySinceMs = nowMs;
+    }
     this.advance(nowMs);
     this.inFlight++;
   }
@@ -173,27 +198,57 @@ export class CallLoad {
     // Little's law between two completions: the in-flight area is one call's time there. No
     // per-call state needed, so nothing is allocated on the call path.
     const sample = this.area;
+    const sinceLast = nowMs - this.lastCompletionMs;
     this.area = 0;
+    this.busySinceMs = nowMs;
+    this.lastCompletionMs = nowMs;
     this.completions++;
     if (this.completions < LATENCY_MIN_SAMPLES) {
       // One early call (a cold connection, a JIT pause) must not brand a backend as slow.
       this.warmupSumMs += sample;
       return;
     }
-    this.latencyMs =
-      this.completions === LATENCY_MIN_SAMPLES
-        ? (this.warmupSumMs + sample) / LATENCY_MIN_SAMPLES
-        : this.latencyMs + (sample - this.latencyMs) * LATENCY_AVERAGE_WEIGHT;
+    if (this.completions === LATENCY_MIN_SAMPLES) this.latencyMs = (this.warmupSumMs + sample) / LATENCY_MIN_SAMPLES;
+    // A quick failure says nothing of how long a served call takes: it may raise the average
+    // (a timeout on a slow backend), never lower it, or failing fast would attract calls.
+    else if (failed && sample < this.latencyMs) return;
+    else if (this.relearning) this.latencyMs = Math.min(this.latencyMs, sample);
+    else this.latencyMs += ((sample - this.latencyMs) * sinceLast) / (sinceLast + LATENCY_AVERAGE_MS);
+    this.relearning = false;
   }
 
   /**
-   * Lower is better: calls in flight, each counted as long as calls take there relative to the
-   * other candidate (`latencyFactor`), over the backend's share of the weight (1 = an average
-   * share), plus a penalty for recent failures. Idle, healthy backends all score 0, so they
-   * tie and the weighted order decides.
+   * How long calls take there as this client can tell at `nowMs`: the moving average, or, when
+   * longer, how long the backend has held calls without finishing one (at most the age of its
+   * oldest call in flight, so a lower bound on that call's time). A backend that stops
+   * completing calls shows as slow while its first slow calls are still running, not only once
+   * they end. 0 = unknown: before the average has its samples, or while it is stale (see
+   * LATENCY_STALE_MS) and no running call says worse.
+   */
+  latencyAt(nowMs: number): number {
+    if (this.latencyMs === 0) return 0;
+    if (this.inFlight === 0) return this.idleTooLong(nowMs) ? 0 : this.latencyMs;
+    const running = nowMs - this.busySinceMs;
+    if (running > this.latencyMs) return running;
+    return this.relearning ? 0 : this.latencyMs;
+  }
+
+  /**
+   * Lower is better: about how long a new call would take there, in calls of the other
+   * candidate's length (`latencyFactor` = this backend's latency over the other's, 1 when
+   * alike), beyond the one call's own time: calls in flight times the factor, plus the factor
+   * minus one for the new call itself, so an idle backend five times slower counts as four
+   * calls queued. Per the backend's share of the weight (1 = an average share), plus a
+   * penalty for recent failures. Idle, healthy backends all score 0, so they tie and the
+   * weighted order decides.
    */
   score(relativeWeight: number, latencyFactor = 1): number {
-    return (this.inFlight * latencyFactor) / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+    return (this.inFlight * latencyFactor + latencyFactor - 1) / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+  }
+
+  /** With no call in flight: the last one ended long enough ago for the average to be stale. */
+  private idleTooLong(nowMs: number): boolean {
+    return nowMs - this.lastEventMs > Math.max(LATENCY_STALE_MS, 2 * this.latencyMs);
   }
 
   private advance(nowMs: number): void {
@@ -252,12 +307,18 @@ export class WeightedPicker implements Picker {
     const b = this.loads[first];
     // A call waiting on a backend five times slower weighs five times as much. Latencies
     // within SLOWER_LATENCY_RATIO of each other count as equal (their averages are noisy), and
-    // until both have one, calls in flight count alike.
+    // while either is unknown, calls in flight count alike.
     let fa = 1;
     let fb = 1;
     if (a.latencyMs > 0 && b.latencyMs > 0) {
-      if (a.latencyMs > SLOWER_LATENCY_RATIO * b.latencyMs) fa = a.latencyMs / b.latencyMs;
-      else if (b.latencyMs > SLOWER_LATENCY_RATIO * a.latencyMs) fb = b.latencyMs / a.latencyMs;
+      const now = this.clock();
+      const la = a.latencyAt(now);
+      const lb = b.latencyAt(now);
+      if (la > 0 && lb > 0) {
+        const ratio = Math.max(LATENCY_FLOOR_MS, la) / Math.max(LATENCY_FLOOR_MS, lb);
+        if (ratio > SLOWER_LATENCY_RATIO) fa = ratio;
+        else if (ratio * SLOWER_LATENCY_RATIO < 1) fb = 1 / ratio;
+      }
     }
     return PICK_RATIO * a.score(this.shares[second], fa) + PICK_MARGIN <= b.score(this.shares[first], fb);
   };
@@ -265,7 +326,12 @@ export class WeightedPicker implements Picker {
   private readonly dropped: PickResult | null;
   private readonly onDrop: (() => void) | null;
 
-  constructor(targets: readonly PickTarget[], drop: DropConfig | null = null, random: () => number = Math.random) {
+  constructor(
+    targets: readonly PickTarget[],
+    drop: DropConfig | null = null,
+    random: () => number = Math.random,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.scheduler = new EdfScheduler(targets.map((t) => t.weight), random);
     this.results = targets.map((t) => t.result);
     this.tokens = targets.map((t) => t.token);

@@ -134,28 +134,41 @@ test('two choices: recent failures count against a backend; successes wash them 
 });
 
 test('two choices: calls on a slower backend weigh more, by how long calls take there', () => {
+  let now = 0;
   const slow = new CallLoad();
   const fast = new CallLoad();
   // Little's law between completions: calls in flight one at a time, 400 ms and 80 ms each.
   for (let i = 0; i < 5; i++) {
     assert.equal(slow.latencyMs, 0, 'unknown until a few calls have ended');
-    slow.started(1000 + i * 1000);
-    slow.ended(false, 1400 + i * 1000);
-    fast.started(1000 + i * 1000);
-    fast.ended(false, 1080 + i * 1000);
+    slow.started(1000 + i * 500);
+    slow.ended(false, 1400 + i * 500);
+    fast.started(1320 + i * 500);
+    fast.ended(false, 1400 + i * 500);
   }
   assert.equal(slow.latencyMs, 400);
   assert.equal(fast.latencyMs, 80);
-  const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0);
+  now = 3420; // both last ended at 3400
+  const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0, () => now);
   slow.inFlight = 1;
   fast.inFlight = 1;
-  const c = picks(picker, 50);
-  assert.equal(c.get('slow') ?? 0, 0, 'one call on the slow backend outweighs one on the fast one');
+  assert.equal(picks(picker, 50).get('slow') ?? 0, 0, 'one call on the slow backend outweighs one on the fast one');
   slow.inFlight = 0;
   fast.inFlight = 0;
-  const idle = picks(picker, 100);
-  const slowShare = idle.get('slow') ?? 0;
-  assert.ok(slowShare >= 50 && slowShare <= 52, `idle: the split holds, with no burst to catch up (${slowShare})`);
+  assert.equal(picks(picker, 50).get('slow') ?? 0, 0, 'idle, it still costs a new call four fast calls of waiting');
+  fast.inFlight = 3;
+  assert.ok((picks(picker, 50).get('slow') ?? 0) >= 20, 'but it takes its turns once the fast one is that busy');
+  fast.inFlight = 0;
+  // No call on it for a second: its average is stale, so it gets its turns again and relearns.
+  now = 3400 + 1000 + 1;
+  assert.equal(slow.latencyAt(now), 0);
+  const relearn = picks(picker, 100).get('slow') ?? 0;
+  assert.ok(relearn >= 50 && relearn <= 52, `stale: the split holds, with no burst to catch up (${relearn})`);
+  slow.started(now);
+  slow.ended(false, now + 90);
+  assert.equal(slow.latencyMs, 90, 'recovered: one call after the pause replaces the average');
+  slow.started(now + 1400);
+  slow.ended(false, now + 1900);
+  assert.equal(slow.latencyMs, 90, 'a slower call after a pause does not raise it at once');
   // Two calls overlapping: 2 in flight for 100 ms, then 1 for 100 ms -> 300 call-ms over 2 completions.
   const pair = new CallLoad();
   for (let i = 0; i < 3; i++) {
@@ -165,5 +178,71 @@ test('two choices: calls on a slower backend weigh more, by how long calls take 
     pair.ended(false, i * 1000 + 200);
   }
   // Samples 200, 100, 200, 100, 200 (warm-up mean 160), then 100.
-  assert.equal(pair.latencyMs, 160 + (100 - 160) * 0.1);
+  // The sixth, 100 ms after the fifth, weighs 100 / (100 + LATENCY_AVERAGE_MS).
+  assert.equal(pair.latencyMs, 160 + ((100 - 160) * 100) / 1100);
+});
+
+test('two choices: the latency average spans time, not calls, so a backend called rarely relearns as fast', () => {
+  const recovering = new CallLoad();
+  let t = 0;
+  // Five calls of a second each: 1,000 ms average.
+  for (let i = 0; i < 5; i++) {
+    recovering.started(t);
+    recovering.ended(false, (t += 1000));
+  }
+  assert.equal(recovering.latencyMs, 1000);
+  // Recovered, and called only now and then: an 80 ms call every 300 ms.
+  for (let i = 0; i < 10; i++) {
+    recovering.started((t += 220));
+    recovering.ended(false, (t += 80));
+  }
+  assert.ok(recovering.latencyMs < 200, `three seconds on, within twice the new latency: ${recovering.latencyMs.toFixed(0)} ms`);
+});
+
+test('two choices: a backend that stops completing calls counts as slow before its first slow call ends', () => {
+  let now = 0;
+  const slowing = new CallLoad();
+  const steady = new CallLoad();
+  for (let i = 0; i < 5; i++) {
+    for (const load of [slowing, steady]) {
+      load.started(now);
+      load.ended(false, now + 100);
+    }
+    now += 1000;
+  }
+  const picker = new WeightedPicker([target('slowing', 1, '', slowing), target('steady', 1, '', steady)], null, () => 0, () => now);
+  // One call each, both just started: 100 ms averages, nothing to tell them apart.
+  slowing.started(now);
+  steady.started(now);
+  now += 50;
+  assert.ok((picks(picker, 20).get('slowing') ?? 0) >= 9, 'equal so far: the split holds');
+  // 350 ms on, steady has finished calls and started new ones; slowing's first is still running.
+  for (const at of [now + 50, now + 250]) {
+    steady.ended(false, at);
+    steady.started(at);
+  }
+  now += 300;
+  assert.equal(slowing.latencyMs, 100, 'no completion yet: the average has not moved');
+  assert.equal(slowing.latencyAt(now), 350, 'but its running call already took 3.5x the average');
+  assert.equal(picks(picker, 20).get('slowing') ?? 0, 0, 'passed over while its call runs long');
+  slowing.ended(false, now);
+  assert.ok(slowing.latencyMs > 100 && slowing.latencyAt(now) === slowing.latencyMs, 'the completion lands in the average');
+});
+
+test('two choices: failing fast does not make a backend look fast', () => {
+  const failing = new CallLoad();
+  let t = 0;
+  for (let i = 0; i < 5; i++) {
+    failing.started(t);
+    failing.ended(false, (t += 100));
+  }
+  for (let i = 0; i < 20; i++) {
+    failing.started((t += 100));
+    failing.ended(true, (t += 2));
+  }
+  assert.equal(failing.latencyMs, 100, 'quick failures leave the average alone');
+  assert.ok(failing.failureRate > 0.8, 'and count as failures');
+  failing.started((t += 100));
+  failing.ended(true, (t += 2000));
+  assert.ok(failing.latencyMs > 100, 'a slow failure (a timeout) raises it');
 });

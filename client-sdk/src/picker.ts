@@ -157,6 +157,12 @@ export const PICK_RATIO = 1.5;
 /** How much slower one backend's calls must be than the other's to weigh more in a pick. */
 export const SLOWER_LATENCY_RATIO = 2;
 /**
+ * Start times kept per backend, oldest first, to tell how long the oldest call in flight has
+ * been running: a fixed ring, so nothing is allocated per call. Past this many calls in flight
+ * the newer ones go untracked (the age read is then a lower bound, never too high).
+ */
+export const TRACKED_STARTS = 32;
+/**
  * Latencies are compared as at least this long: below it, differences are this process's own
  * scheduling noise (a busy event loop, a GC pause), not the backend's speed.
  */
@@ -179,14 +185,14 @@ export class CallLoad {
   /** Calls in flight integrated over time (call·ms) since the last completion. */
   private area = 0;
   private lastEventMs = -1;
-  /** Since when the backend has held calls without finishing one: its last completion, or the first start after it went idle. */
-  private busySinceMs = 0;
+  /** Start times of the calls in flight, oldest at `startsHead` (calls are taken to end in the order they started). */
+  private readonly starts = new Float64Array(TRACKED_STARTS);
+  private startsHead = 0;
+  private startsCount = 0;
 
   started(nowMs: number = performance.now()): void {
-    if (this.inFlight === 0) {
-      if (this.latencyMs > 0 && this.idleTooLong(nowMs)) this.relearning = true;
-      this.busySinceMs = nowMs;
-    }
+    if (this.inFlight === 0 && this.latencyMs > 0 && this.idleTooLong(nowMs)) this.relearning = true;
+    if (this.startsCount < TRACKED_STARTS) this.starts[(this.startsHead + this.startsCount++) % TRACKED_STARTS] = nowMs;
     this.advance(nowMs);
     this.inFlight++;
   }
@@ -200,7 +206,12 @@ export class CallLoad {
     const sample = this.area;
     const sinceLast = nowMs - this.lastCompletionMs;
     this.area = 0;
-    this.busySinceMs = nowMs;
+    // Whichever call ended, drop the oldest start: when calls end out of order, the age read
+    // for the rest is too low, never too high.
+    if (this.startsCount > 0) {
+      this.startsHead = (this.startsHead + 1) % TRACKED_STARTS;
+      this.startsCount--;
+    }
     this.lastCompletionMs = nowMs;
     this.completions++;
     if (this.completions < LATENCY_MIN_SAMPLES) {
@@ -219,16 +230,15 @@ export class CallLoad {
 
   /**
    * How long calls take there as this client can tell at `nowMs`: the moving average, or, when
-   * longer, how long the backend has held calls without finishing one (at most the age of its
-   * oldest call in flight, so a lower bound on that call's time). A backend that stops
-   * completing calls shows as slow while its first slow calls are still running, not only once
-   * they end. 0 = unknown: before the average has its samples, or while it is stale (see
-   * LATENCY_STALE_MS) and no running call says worse.
+   * longer, the age of the oldest call in flight (a lower bound on that call's time). A backend
+   * that slows down shows as slow while its first slow calls are still running, not only once
+   * they end, and stays so between their completions. 0 = unknown: before the average has its
+   * samples, or while it is stale (see LATENCY_STALE_MS) and no running call says worse.
    */
   latencyAt(nowMs: number): number {
     if (this.latencyMs === 0) return 0;
     if (this.inFlight === 0) return this.idleTooLong(nowMs) ? 0 : this.latencyMs;
-    const running = nowMs - this.busySinceMs;
+    const running = this.startsCount > 0 ? nowMs - this.starts[this.startsHead] : 0;
     if (running > this.latencyMs) return running;
     return this.relearning ? 0 : this.latencyMs;
   }

@@ -229,6 +229,28 @@ test('two choices: a backend that stops completing calls counts as slow before i
   assert.ok(slowing.latencyMs > 100 && slowing.latencyAt(now) === slowing.latencyMs, 'the completion lands in the average');
 });
 
+test('two choices: a slow backend stays passed over between its completions, by the age of its oldest call', () => {
+  let now = 0;
+  const slowed = new CallLoad();
+  const steady = new CallLoad();
+  for (let i = 0; i < 5; i++) {
+    for (const load of [slowed, steady]) {
+      load.started(now);
+      load.ended(false, now + 100);
+    }
+    now += 100;
+  }
+  const picker = new WeightedPicker([target('slowed', 1, '', slowed), target('steady', 1, '', steady)], null, () => 0, () => now);
+  // Slowed down: two calls 150 ms apart; the first ends after 300 ms, the second runs on.
+  slowed.started(now);
+  slowed.started(now + 150);
+  slowed.ended(false, now + 300);
+  now += 450;
+  assert.ok(slowed.latencyMs < 2 * steady.latencyMs, `one completion moves the average too little to tell (${slowed.latencyMs.toFixed(0)} ms)`);
+  assert.equal(slowed.latencyAt(now), 300, 'but the call still running has been at it for 300 ms');
+  assert.equal(picks(picker, 20).get('slowed') ?? 0, 0, 'so the backend is still passed over right after a completion');
+});
+
 test('two choices: failing fast does not make a backend look fast', () => {
   const failing = new CallLoad();
   let t = 0;

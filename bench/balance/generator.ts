@@ -1,10 +1,12 @@
-// Child process: an open-loop load generator. For each balancer it is given a rate; arrivals
-// are Poisson (exponential gaps drawn ahead of time, fired on schedule whatever is in flight,
-// so queues show), each call with the same deadline. It records, per call, when it was sent,
+// Child process: an open-loop load generator. For each balancer it is given Poisson arrival
+// sources (exponential gaps, fired on schedule whatever is in flight, so queues show), each call
+// with the same deadline. A source is a seeded sequence, and every balancer is given the same
+// seeds, so all of them face the very same arrival times (common random numbers: differences
+// between balancers are theirs, not the luck of the draw). It records, per call, when it was sent,
 // its latency, its status and the backend that answered, and how late each arrival fired
 // (the generator's own scheduling lag, which shows when this machine's CPU is the bottleneck).
 import { makeCaller, type BalancerSpec, type Caller } from './balancers.js';
-import { exponential, serve, type Envelope } from './wire.js';
+import { exponential, seeded, serve, type Envelope } from './wire.js';
 
 export interface StreamRecords {
   name: string;
@@ -19,15 +21,24 @@ export interface StreamRecords {
   lagMs: Float32Array;
 }
 
+/** One Poisson arrival sequence: the next arrival time and the seeded draws of the gaps. */
+interface Source {
+  next: number;
+  readonly meanGapMs: number;
+  readonly random: () => number;
+}
+
 class Stream {
-  next = 0;
   count = 0;
   sentAt: number[] = [];
   latency: number[] = [];
   code: number[] = [];
   backend: number[] = [];
   lag: number[] = [];
-  constructor(readonly name: string, readonly caller: Caller, readonly rate: number) {}
+  readonly sources: Source[];
+  constructor(readonly name: string, readonly caller: Caller, ratePerSource: number, seeds: number[]) {
+    this.sources = seeds.map((seed) => ({ next: 0, meanGapMs: 1000 / ratePerSource, random: seeded(seed) }));
+  }
 
   records(): StreamRecords {
     return {
@@ -74,11 +85,13 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
       const now = performance.now();
       let soonest = Infinity;
       for (const s of streams) {
-        while (s.next <= now && s.next < end) {
-          fire(s, s.next);
-          s.next += exponential(1000 / s.rate);
+        for (const src of s.sources) {
+          while (src.next <= now && src.next < end) {
+            fire(s, src.next);
+            src.next += exponential(src.meanGapMs, src.random);
+          }
+          if (src.next < end) soonest = Math.min(soonest, src.next);
         }
-        if (s.next < end) soonest = Math.min(soonest, s.next);
       }
       if (soonest === Infinity) {
         issuing = false;
@@ -87,7 +100,7 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
       }
       setTimeout(tick, Math.max(0, soonest - performance.now()));
     };
-    for (const s of streams) s.next = t0 + exponential(1000 / s.rate);
+    for (const s of streams) for (const src of s.sources) src.next = t0 + exponential(src.meanGapMs, src.random);
     setTimeout(tick, Math.max(0, t0 - performance.now()));
   });
 }
@@ -97,8 +110,8 @@ serve(async (m: Envelope) => {
     case 'prepare': {
       for (const s of streams) s.caller.close();
       deadlineMs = Number(m.deadlineMs);
-      const specs = m.streams as Array<{ spec: BalancerSpec; rate: number }>;
-      streams = specs.map(({ spec, rate }) => new Stream(spec.name, makeCaller(spec), rate));
+      const specs = m.streams as Array<{ spec: BalancerSpec; ratePerSource: number; seeds: number[] }>;
+      streams = specs.map(({ spec, ratePerSource, seeds }) => new Stream(spec.name, makeCaller(spec), ratePerSource, seeds));
       await Promise.all(streams.map((s) => s.caller.ready(15_000)));
       return {};
     }

@@ -130,7 +130,8 @@ async function runCell(s: Scenario, load: number, names: BalancerName[]): Promis
   mark('cell start');
   const rate = load * s.capacityUnits * capacity;
   const tag = `${s.key}${Math.round(load * 100)}`;
-  const rng = seeded(config.seed * 1000 + s.key.charCodeAt(0) * 10 + Math.round(load * 100));
+  const cellSeed = config.seed * 1000 + s.key.charCodeAt(0) * 10 + Math.round(load * 100);
+  const rng = seeded(cellSeed);
   const initial = s.backends.filter((b) => b.startAtMs === undefined).map((b) => b.id);
   const fleets: Fleet[] = [];
   const taken = new Set<number>();
@@ -160,6 +161,9 @@ async function runCell(s: Scenario, load: number, names: BalancerName[]): Promis
     connectTo: f.connections?.[g],
     wrr: config.wrr,
   });
+  // Generator g's share of the arrivals is one seeded sequence, the same for every balancer; the
+  // oracle, which must see the whole stream in one process, merges all of them in generator 0.
+  const arrivalSeeds = generators.map((_, g) => cellSeed * 16 + g);
   await Promise.all(
     generators.map((gen, g) =>
       gen.request({
@@ -167,7 +171,7 @@ async function runCell(s: Scenario, load: number, names: BalancerName[]): Promis
         deadlineMs: config.deadlineMs,
         streams: fleets
           .filter((f) => f.name !== 'oracle' || g === 0)
-          .map((f) => ({ spec: specOf(f, g), rate: f.name === 'oracle' ? rate : rate / generators.length })),
+          .map((f) => ({ spec: specOf(f, g), ratePerSource: rate / generators.length, seeds: f.name === 'oracle' ? arrivalSeeds : [arrivalSeeds[g]] })),
       }),
     ),
   );

@@ -35,6 +35,8 @@ function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING
     state,
     load: l,
     smoothed: null,
+    // One second of reports at the load's rates.
+    recent: l ? { calls: l.rpsFractional, failed: l.eps } : null,
     ejection: null,
     ...times,
   };
@@ -191,10 +193,24 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     );
   });
 
-  it('judges ejection on the latest report too, so one bad report is enough', () => {
+  it('judges the newest reports, not the moving average, so a backend that starts failing is out at once', () => {
     const healthy = (n: number) => backend(n, load(100, 0.5, 1));
-    const justStarted = { ...backend(4, load(100, 0.5, 35)), smoothed: { utilization: 0.5, rps: 100, eps: 17, requestsInFlight: 0 } };
+    const justStarted = { ...backend(4, load(100, 0.5, 35)), smoothed: { utilization: 0.5, rps: 100, eps: 4, requestsInFlight: 0 } };
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), justStarted]), options), ['10.0.0.4:80']);
+  });
+
+  it('ejects nobody on a failure or two among a few calls, however high the rate', () => {
+    const healthy = (n: number) => backend(n, load(100, 0.5));
+    const unlucky = { ...backend(4, load(8, 0.5, 2)), recent: { calls: 12, failed: 2 } };
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), unlucky]), options), [], '2 of 12 calls');
+    const few = { ...backend(4, load(8, 0.5, 4)), recent: { calls: 8, failed: 4 } };
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), few]), options), [], 'too few calls');
+    const enough = { ...backend(4, load(8, 0.5, 3)), recent: { calls: 12, failed: 3 } };
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), enough]), options), ['10.0.0.4:80'], '3 of 12');
+    // What clients saw counts on the same terms.
+    const seen = { t4: { started: 12, finished: 12, failed: 3, dropped: 0 } };
+    const quiet = { ...backend(4, load(8, 0.5)), recent: { calls: 4, failed: 0 } };
+    assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), quiet], seen), options), ['10.0.0.4:80']);
   });
 
   it('leaves ejected backends out of the assignment and counts them against the bound', () => {

@@ -46,8 +46,12 @@ export interface PolicyOptions {
   weightExpiryMs: number;
   /** Error rate (errors over calls) at or above which a backend may be ejected; 0 = never eject. */
   ejectionErrorRate: number;
-  /** Below this many calls per second a backend's error rate is not judged. */
-  ejectionMinRps: number;
+  /** A backend's error rate is judged over its newest reports back until they hold this many calls... */
+  ejectionMinCalls: number;
+  /** ...looking back at most this far; fewer calls than that in it, and it is not judged. */
+  ejectionWindowMs: number;
+  /** Fewer failures than this in the judged calls eject nobody, whatever the rate. */
+  ejectionMinFailures: number;
   /** Length of a first ejection; each one in a row doubles it, up to ejectionMaxMs. */
   ejectionBaseMs: number;
   ejectionMaxMs: number;
@@ -146,7 +150,9 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.25, 0.01, 1),
       weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
       ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
-      ejectionMinRps: num('LOOKASIDE_POLICY_EJECTION_MIN_RPS', 5, 0, 1_000_000),
+      ejectionMinCalls: num('LOOKASIDE_POLICY_EJECTION_MIN_CALLS', 10, 1, 1_000_000),
+      ejectionWindowMs: num('LOOKASIDE_POLICY_EJECTION_WINDOW_MS', 5000, 100, 600_000),
+      ejectionMinFailures: num('LOOKASIDE_POLICY_EJECTION_MIN_FAILURES', 3, 1, 1_000_000),
       ejectionBaseMs: num('LOOKASIDE_POLICY_EJECTION_BASE_MS', 10_000, 100, 3_600_000),
       ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
       ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),

@@ -39,6 +39,7 @@ export function effectiveBackends(snapshot: ServiceSnapshot): BackendRecord[] {
       state,
       load: null,
       smoothed: null,
+      recent: null,
       lastReportMs: 0,
       registeredAtMs: 0,
       ejection: null,

@@ -1,5 +1,5 @@
 import type { PolicyOptions } from '../config/config.js';
-import type { BackendRecord, BackendState, EjectionRules, LoadSample, ServiceSnapshot, TokenCallStats } from '../store/types.js';
+import type { BackendRecord, BackendState, EjectionRules, ServiceSnapshot, TokenCallStats } from '../store/types.js';
 import { effectiveBackends } from './membership.js';
 
 export interface WeightedBackend {
@@ -137,19 +137,25 @@ function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOption
 }
 
 /**
- * The error rate ejection judges: the worse of the smoothed one and the latest report's, so a
- * backend that starts failing is out after one report rather than after the average catches up.
- * Rates below `minRps` say too little and count as 0.
+ * The error rate ejection judges: the worse of the backend's newest reports (back until they
+ * hold ejectionMinCalls calls, see ReportWindow) and what its clients saw in the last stats
+ * window, each on the terms of judgedErrorRate. A backend that starts failing is judged on its
+ * first reports, not after a moving average catches up.
  */
-export function ejectionErrorRate(backend: BackendRecord, clientStats: TokenCallStats | undefined, minRps: number): number {
-  const figures = loadFigures(backend);
-  const smoothed = figures && figures.rps >= minRps ? errorRate(backend, clientStats) : 0;
-  return Math.max(smoothed, backend.load ? reportedErrorRate(backend.load, minRps) : 0);
+export function ejectionErrorRate(backend: BackendRecord, clientStats: TokenCallStats | undefined, options: PolicyOptions): number {
+  const reported = backend.recent ? judgedErrorRate(backend.recent.calls, backend.recent.failed, options) : 0;
+  const observed = clientStats ? judgedErrorRate(clientStats.finished, clientStats.failed, options) : 0;
+  return Math.max(reported, observed);
 }
 
-/** The error rate one report states (eps / rps), or 0 below `minRps`, where it says too little. */
-export function reportedErrorRate(load: LoadSample, minRps: number): number {
-  return load.rpsFractional >= minRps ? Math.min(1, load.eps / load.rpsFractional) : 0;
+/**
+ * failed / calls, or 0 when that says too little: fewer than ejectionMinCalls calls, or fewer
+ * than ejectionMinFailures failures (one failure in five calls is a 20 % rate, and a healthy
+ * backend with 1 % errors shows that every few hundred calls).
+ */
+export function judgedErrorRate(calls: number, failed: number, options: PolicyOptions): number {
+  if (calls < options.ejectionMinCalls || failed < options.ejectionMinFailures) return 0;
+  return Math.min(1, failed / calls);
 }
 
 /**
@@ -191,7 +197,7 @@ export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptio
   if (room <= 0) return [];
   const judged = serving
     .filter((b) => !isEjected(b, now) && now - b.lastReportMs <= options.weightExpiryMs)
-    .map((b) => ({ b, rate: ejectionErrorRate(b, snapshot.clientStats[b.token], options.ejectionMinRps) }));
+    .map((b) => ({ b, rate: ejectionErrorRate(b, snapshot.clientStats[b.token], options) }));
   const rates = judged.map((x) => x.rate).sort((a, b) => a - b);
   const median = rates.length ? rates[Math.floor((rates.length - 1) / 2)] : 0;
   const candidates = judged

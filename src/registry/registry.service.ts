@@ -9,7 +9,8 @@ import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { effectiveBackends } from '../policy/membership.js';
-import { computeAssignment, reportedErrorRate } from '../policy/policy.js';
+import { computeAssignment, judgedErrorRate } from '../policy/policy.js';
+import { ReportWindow } from './report-window.js';
 import {
   REGISTRY_STORE,
   type BackendIdentity,
@@ -26,6 +27,8 @@ export interface AcceptedRegistration {
   identity: BackendIdentity;
   /** The latest accepted state and load, with the moving averages so far. */
   sample: Sample;
+  /** The stream's latest reports, for outlier ejection. */
+  window: ReportWindow;
 }
 
 /**
@@ -91,11 +94,12 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         checkState('registration.state', message.state),
         message.load ? checkLoad('registration.load', message.load, limits) : null,
       ),
+      window: new ReportWindow(Date.now(), this.config.policy.ejectionWindowMs, this.config.policy.ejectionMinCalls),
     };
   }
 
   private firstSample(state: BackendState, load: LoadSample | null): Sample {
-    return { state, load, smoothed: load ? smooth(null, load, this.config.policy.ewmaAlpha) : null };
+    return { state, load, smoothed: load ? smooth(null, load, this.config.policy.ewmaAlpha) : null, recent: null };
   }
 
   parseReport(message: LoadReport__Output): { state: BackendState; load: LoadSample } {
@@ -149,9 +153,11 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   async report(registration: AcceptedRegistration, state: BackendState, load: LoadSample): Promise<void> {
     const { identity } = registration;
     const policy = this.config.policy;
-    const sample: Sample = { state, load, smoothed: smooth(registration.sample.smoothed, load, policy.ewmaAlpha) };
+    registration.window.add(Date.now(), load.rpsFractional, load.eps);
+    const recent = registration.window.recent();
+    const sample: Sample = { state, load, smoothed: smooth(registration.sample.smoothed, load, policy.ewmaAlpha), recent };
     // A report that may get the backend ejected goes out at once, not with the coalesced load changes.
-    const failing = policy.ejectionErrorRate > 0 && reportedErrorRate(load, policy.ejectionMinRps) >= policy.ejectionErrorRate;
+    const failing = policy.ejectionErrorRate > 0 && judgedErrorRate(recent.calls, recent.failed, policy) >= policy.ejectionErrorRate;
     const outcome = await this.store.report(identity.service, identity.id, identity.session, sample, this.config.leaseTtlMs, failing);
     if (outcome === 'superseded') {
       throw new FieldError('registration', `a newer stream registered ${identity.id} for "${identity.service}"`, status.ABORTED);

@@ -16,6 +16,7 @@ import type {
   Sample,
   ServiceSnapshot,
   SmoothedLoad,
+  RecentCalls,
   TokenCallStats,
 } from './types.js';
 import { DEREGISTER, EJECT, EXPIRE, KEY_COUNT, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
@@ -41,11 +42,12 @@ interface StoredSample {
   t: number;
   l: LoadSample | null;
   s?: SmoothedLoad | null;
+  r?: RecentCalls | null;
 }
 
-/** The "l" and "s" members of a stored sample; the script adds "t" (its clock). */
+/** The "l", "s" and "r" members of a stored sample; the script adds "t" (its clock). */
 function sampleFields(sample: Sample): string {
-  return `"l":${JSON.stringify(sample.load)},"s":${JSON.stringify(sample.smoothed)}`;
+  return `"l":${JSON.stringify(sample.load)},"s":${JSON.stringify(sample.smoothed)},"r":${JSON.stringify(sample.recent)}`;
 }
 
 function pairs(flat: string[]): Map<string, string> {
@@ -183,6 +185,7 @@ export class RedisStore implements RegistryStore {
         state: (stateById.get(id) ?? 'SERVING') as BackendState,
         load: sample.l,
         smoothed: sample.s ?? null,
+        recent: sample.r ?? null,
         lastReportMs: sample.t,
         registeredAtMs: Number(sinceById.get(id) ?? sample.t),
         ejection: ejection ? { untilMs: ejection[0], count: ejection[1] } : null,

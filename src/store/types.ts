@@ -36,6 +36,15 @@ export interface SmoothedLoad {
   requestsInFlight: number;
 }
 
+/**
+ * Calls and failures in a backend's newest reports, back until they hold enough calls to judge
+ * (see ReportWindow): what outlier ejection reads.
+ */
+export interface RecentCalls {
+  calls: number;
+  failed: number;
+}
+
 /** A backend taken out for failing; back in once the store clock passes untilMs. */
 export interface Ejection {
   untilMs: number;
@@ -48,6 +57,7 @@ export interface BackendRecord extends BackendIdentity {
   /** The latest sample, as the backend reported it. */
   load: LoadSample | null;
   smoothed: SmoothedLoad | null;
+  recent: RecentCalls | null;
   /** Store clock, unix ms, of the registration or the last report. */
   lastReportMs: number;
   /** Store clock, unix ms, since which this id has been listed without a gap. */
@@ -143,6 +153,7 @@ export interface Sample {
   state: BackendState;
   load: LoadSample | null;
   smoothed: SmoothedLoad | null;
+  recent: RecentCalls | null;
 }
 
 /**

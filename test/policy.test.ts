@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
-import { computeAssignment, maxEjected, proposeEjections, rawWeight, sameAssignment, slowStartFactor } from '../src/policy/policy.js';
+import { computeAssignment, maxEjected, proposeEjections, rawWeight, reportedUtilization, sameAssignment, slowStartFactor } from '../src/policy/policy.js';
 import { smooth } from '../src/registry/registry.service.js';
 import type { BackendRecord, BackendState, LoadSample, ServiceSnapshot, TokenCallStats } from '../src/store/types.js';
 
@@ -36,7 +36,7 @@ function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING
     load: l,
     smoothed: null,
     // One second of reports at the load's rates.
-    recent: l ? { calls: l.rpsFractional, failed: l.eps } : null,
+    recent: l ? { calls: l.rpsFractional, failed: l.eps, rps: l.rpsFractional, utilization: reportedUtilization(l) } : null,
     ejection: null,
     ...times,
   };
@@ -193,6 +193,20 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     );
   });
 
+  it('judges the room the others have over their report windows, not on one low report', () => {
+    // The latest reports dip to 50 % (one quiet half second), but the windows say 90 %.
+    const busy = (n: number, eps = 0) => {
+      const b = backend(n, load(100, 0.5, eps));
+      return { ...b, recent: { ...b.recent!, utilization: 0.9 } };
+    };
+    assert.deepEqual(proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), options), []);
+    const calm = (n: number, eps = 0) => {
+      const b = backend(n, load(100, 0.9, eps));
+      return { ...b, recent: { ...b.recent!, utilization: 0.5 } };
+    };
+    assert.deepEqual(proposeEjections(snapshot([calm(1), calm(2), calm(3), calm(4, 30)]), options), ['10.0.0.4:80'], 'and the other way round');
+  });
+
   it('judges the newest reports, not the moving average, so a backend that starts failing is out at once', () => {
     const healthy = (n: number) => backend(n, load(100, 0.5, 1));
     const justStarted = { ...backend(4, load(100, 0.5, 35)), smoothed: { utilization: 0.5, rps: 100, eps: 4, requestsInFlight: 0 } };
@@ -201,15 +215,15 @@ describe('policy: time, smoothing, ejection and shedding', () => {
 
   it('ejects nobody on a failure or two among a few calls, however high the rate', () => {
     const healthy = (n: number) => backend(n, load(100, 0.5));
-    const unlucky = { ...backend(4, load(8, 0.5, 2)), recent: { calls: 12, failed: 2 } };
+    const unlucky = { ...backend(4, load(8, 0.5, 2)), recent: { calls: 12, failed: 2, rps: 8, utilization: 0.5 } };
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), unlucky]), options), [], '2 of 12 calls');
-    const few = { ...backend(4, load(8, 0.5, 4)), recent: { calls: 8, failed: 4 } };
+    const few = { ...backend(4, load(8, 0.5, 4)), recent: { calls: 8, failed: 4, rps: 8, utilization: 0.5 } };
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), few]), options), [], 'too few calls');
-    const enough = { ...backend(4, load(8, 0.5, 3)), recent: { calls: 12, failed: 3 } };
+    const enough = { ...backend(4, load(8, 0.5, 3)), recent: { calls: 12, failed: 3, rps: 8, utilization: 0.5 } };
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), enough]), options), ['10.0.0.4:80'], '3 of 12');
     // What clients saw counts on the same terms.
     const seen = { t4: { started: 12, finished: 12, failed: 3, dropped: 0 } };
-    const quiet = { ...backend(4, load(8, 0.5)), recent: { calls: 4, failed: 0 } };
+    const quiet = { ...backend(4, load(8, 0.5)), recent: { calls: 4, failed: 0, rps: 8, utilization: 0.5 } };
     assert.deepEqual(proposeEjections(snapshot([healthy(1), healthy(2), healthy(3), quiet], seen), options), ['10.0.0.4:80']);
   });
 

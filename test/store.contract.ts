@@ -25,7 +25,7 @@ const sample = (l: LoadSample | null = null, state: BackendState = 'SERVING'): S
   state,
   load: l,
   smoothed: l ? { utilization: l.cpuUtilization, rps: l.rpsFractional, eps: l.eps, requestsInFlight: l.requestsInFlight } : null,
-  recent: l ? { calls: l.rpsFractional / 2, failed: 1 } : null,
+  recent: l ? { calls: l.rpsFractional / 2, failed: 1, rps: l.rpsFractional, utilization: l.cpuUtilization } : null,
 });
 
 let serial = 0;

@@ -1,5 +1,5 @@
 import type { PolicyOptions } from '../config/config.js';
-import type { BackendRecord, BackendState, EjectionRules, ServiceSnapshot, TokenCallStats } from '../store/types.js';
+import type { BackendRecord, BackendState, EjectionRules, LoadSample, ServiceSnapshot, TokenCallStats } from '../store/types.js';
 import { effectiveBackends } from './membership.js';
 
 export interface WeightedBackend {
@@ -27,13 +27,17 @@ export interface ServiceAssignment {
 /** Client stats below this many finished calls in a window say too little about errors. */
 export const MIN_CLIENT_CALLS_FOR_ERROR_RATE = 20;
 
+/** The utilization a report states: application_utilization when the backend sets it, else cpu. */
+export function reportedUtilization(load: LoadSample): number {
+  return load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
+}
+
 /** The load figures the policy reads: the moving averages when there are any, else the latest sample. */
 export function loadFigures(backend: BackendRecord): { utilization: number; rps: number; eps: number } | undefined {
   if (backend.smoothed) return backend.smoothed;
   const load = backend.load;
   if (!load) return undefined;
-  const utilization = load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
-  return { utilization, rps: load.rpsFractional, eps: load.eps };
+  return { utilization: reportedUtilization(load), rps: load.rpsFractional, eps: load.eps };
 }
 
 /**
@@ -160,7 +164,9 @@ export function judgedErrorRate(calls: number, failed: number, options: PolicyOp
 
 /**
  * The mean utilization the backends not in `out` would run at if they took over the calls of
- * those in `out` (each keeps its utilization per call). Undefined without the reports to say.
+ * those in `out` (each keeps its utilization per call), from rps and utilization over each
+ * one's report window (see ReportWindow), else its moving averages. Undefined without the
+ * reports to say.
  */
 export function utilizationWithout(backends: BackendRecord[], out: ReadonlySet<string>): number | undefined {
   let allRps = 0;
@@ -168,7 +174,7 @@ export function utilizationWithout(backends: BackendRecord[], out: ReadonlySet<s
   let restUtilization = 0;
   let rest = 0;
   for (const b of backends) {
-    const figures = loadFigures(b);
+    const figures = b.recent && b.recent.rps > 0 ? b.recent : loadFigures(b);
     if (!figures) return undefined;
     allRps += figures.rps;
     if (out.has(b.id)) continue;

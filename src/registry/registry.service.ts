@@ -9,7 +9,7 @@ import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { effectiveBackends } from '../policy/membership.js';
-import { computeAssignment, judgedErrorRate } from '../policy/policy.js';
+import { computeAssignment, judgedErrorRate, reportedUtilization } from '../policy/policy.js';
 import { ReportWindow } from './report-window.js';
 import {
   REGISTRY_STORE,
@@ -37,7 +37,7 @@ export interface AcceptedRegistration {
  * that reconnects (to any replica) starts them afresh from its next sample.
  */
 export function smooth(previous: SmoothedLoad | null, load: LoadSample, alpha: number): SmoothedLoad {
-  const utilization = load.applicationUtilization > 0 ? load.applicationUtilization : load.cpuUtilization;
+  const utilization = reportedUtilization(load);
   const next = { utilization, rps: load.rpsFractional, eps: load.eps, requestsInFlight: load.requestsInFlight };
   if (!previous) return next;
   const mix = (a: number, b: number) => alpha * a + (1 - alpha) * b;
@@ -153,7 +153,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   async report(registration: AcceptedRegistration, state: BackendState, load: LoadSample): Promise<void> {
     const { identity } = registration;
     const policy = this.config.policy;
-    registration.window.add(Date.now(), load.rpsFractional, load.eps);
+    registration.window.add(Date.now(), load.rpsFractional, load.eps, reportedUtilization(load));
     const recent = registration.window.recent();
     const sample: Sample = { state, load, smoothed: smooth(registration.sample.smoothed, load, policy.ewmaAlpha), recent };
     // A report that may get the backend ejected goes out at once, not with the coalesced load changes.

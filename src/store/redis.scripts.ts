@@ -5,7 +5,7 @@
  *
  * Every script takes the same eight keys of one service, all in one hash slot:
  * 1 members (id -> identity JSON), 2 sessions (id -> session), 3 states (id -> state),
- * 4 loads (id -> {"t": ms, "l": load, "s": smoothed, "r": recent calls}), 5 leases (zset id -> deadline ms),
+ * 4 loads (id -> {"t": ms, "l": load, "s": smoothed, "r": recent reports}), 5 leases (zset id -> deadline ms),
  * 6 version, 7 ejections (id -> "untilMs:count"), 8 since (id -> first registration ms).
  * Times come from the Redis server's clock.
  */

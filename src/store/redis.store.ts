@@ -16,7 +16,7 @@ import type {
   Sample,
   ServiceSnapshot,
   SmoothedLoad,
-  RecentCalls,
+  RecentReports,
   TokenCallStats,
 } from './types.js';
 import { DEREGISTER, EJECT, EXPIRE, KEY_COUNT, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
@@ -42,7 +42,7 @@ interface StoredSample {
   t: number;
   l: LoadSample | null;
   s?: SmoothedLoad | null;
-  r?: RecentCalls | null;
+  r?: RecentReports | null;
 }
 
 /** The "l", "s" and "r" members of a stored sample; the script adds "t" (its clock). */

@@ -36,13 +36,14 @@ export interface SmoothedLoad {
   requestsInFlight: number;
 }
 
-/**
- * Calls and failures in a backend's newest reports, back until they hold enough calls to judge
- * (see ReportWindow): what outlier ejection reads.
- */
-export interface RecentCalls {
+/** What outlier ejection reads of a backend's latest reports (see ReportWindow). */
+export interface RecentReports {
+  /** Calls and failures in the newest reports, back until they hold enough calls to judge. */
   calls: number;
   failed: number;
+  /** Calls per second and mean utilization over all the reports of the window. */
+  rps: number;
+  utilization: number;
 }
 
 /** A backend taken out for failing; back in once the store clock passes untilMs. */
@@ -57,7 +58,7 @@ export interface BackendRecord extends BackendIdentity {
   /** The latest sample, as the backend reported it. */
   load: LoadSample | null;
   smoothed: SmoothedLoad | null;
-  recent: RecentCalls | null;
+  recent: RecentReports | null;
   /** Store clock, unix ms, of the registration or the last report. */
   lastReportMs: number;
   /** Store clock, unix ms, since which this id has been listed without a gap. */
@@ -153,7 +154,7 @@ export interface Sample {
   state: BackendState;
   load: LoadSample | null;
   smoothed: SmoothedLoad | null;
-  recent: RecentCalls | null;
+  recent: RecentReports | null;
 }
 
 /**

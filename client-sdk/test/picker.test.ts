@@ -199,17 +199,21 @@ test('two choices: the latency average spans time, not calls, so a backend calle
   assert.ok(recovering.latencyMs < 200, `three seconds on, within twice the new latency: ${recovering.latencyMs.toFixed(0)} ms`);
 });
 
+/** Five 100 ms calls on each load, one every `everyMs` from 0, so their averages are known: returns the time after. */
+function warmUp(loads: CallLoad[], everyMs: number): number {
+  for (let i = 0; i < 5; i++) {
+    for (const load of loads) {
+      load.started(i * everyMs);
+      load.ended(false, i * everyMs + 100);
+    }
+  }
+  return 5 * everyMs;
+}
+
 test('two choices: a backend that stops completing calls counts as slow before its first slow call ends', () => {
-  let now = 0;
   const slowing = new CallLoad();
   const steady = new CallLoad();
-  for (let i = 0; i < 5; i++) {
-    for (const load of [slowing, steady]) {
-      load.started(now);
-      load.ended(false, now + 100);
-    }
-    now += 1000;
-  }
+  let now = warmUp([slowing, steady], 1000);
   const picker = new WeightedPicker([target('slowing', 1, '', slowing), target('steady', 1, '', steady)], null, () => 0, () => now);
   // One call each, both just started: 100 ms averages, nothing to tell them apart.
   slowing.started(now);
@@ -230,16 +234,9 @@ test('two choices: a backend that stops completing calls counts as slow before i
 });
 
 test('two choices: a slow backend stays passed over between its completions, by the age of its oldest call', () => {
-  let now = 0;
   const slowed = new CallLoad();
   const steady = new CallLoad();
-  for (let i = 0; i < 5; i++) {
-    for (const load of [slowed, steady]) {
-      load.started(now);
-      load.ended(false, now + 100);
-    }
-    now += 100;
-  }
+  let now = warmUp([slowed, steady], 100);
   const picker = new WeightedPicker([target('slowed', 1, '', slowed), target('steady', 1, '', steady)], null, () => 0, () => now);
   // Slowed down: two calls 150 ms apart; the first ends after 300 ms, the second runs on.
   slowed.started(now);

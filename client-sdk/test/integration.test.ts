@@ -208,9 +208,14 @@ describe('SDK with the real lookaside (memory store)', () => {
     assert.ok(after.some((o) => o.ok && o.at > killedAt + 3000), 'calls keep working');
   });
 
-  test('a backend killed with SIGKILL, channel with a retry policy for UNAVAILABLE: zero failed calls', async () => {
-    const { failed } = await sigkill(service, 'kill-retry', true, 1000);
-    assert.equal(failed.length, 0, failed[0]?.error?.details);
+  test('a backend killed with SIGKILL, channel with a retry policy for UNAVAILABLE: no call started after the kill fails', async () => {
+    const { killedAt, after, failed } = await sigkill(service, 'kill-retry', true, 1000);
+    // Retries cover every call not yet answered; one whose response had begun when the backend
+    // died is committed, and gRPC does not retry it (seen: 1 call of about 500, started 1 ms
+    // before the kill). Without retries, calls picked in the milliseconds after the kill fail too.
+    const late = failed.filter((o) => o.at > killedAt);
+    assert.equal(late.length, 0, `${late.length} calls started after the kill failed: ${late[0]?.error?.details}`);
+    assert.ok(failed.length <= after.length * 0.01, `${failed.length} failed`);
   });
 });
 

@@ -39,6 +39,7 @@ function backend(service: string, port: number, session = `s-${++serial}`): Back
     labels: { version: 'v1' },
     token: `tok${port}`,
     session,
+    principal: '',
   };
 }
 
@@ -319,6 +320,74 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       await store.register(backend(s, 8021), sample(), 3000, 100);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(events.length, 1);
+    });
+
+    it('keeps an address to the principal that registered it while it is listed', async () => {
+      const s = service();
+      const mine = { ...backend(s, 8030), principal: 'token:a' };
+      assert.equal((await store.register(mine, sample(), 3000, 100)).result, 'registered');
+      const theirs = { ...mine, session: 'other', principal: 'token:b' };
+      assert.deepEqual(await store.register(theirs, sample(), 3000, 100), { result: 'owned', principal: 'token:a' });
+      const snap = await store.snapshot(s);
+      assert.equal(snap.backends.length, 1);
+      assert.equal(snap.backends[0].principal, 'token:a', 'the refused registration changed nothing');
+      assert.equal(snap.backends[0].session, mine.session);
+      assert.notEqual((await store.register({ ...mine, session: 'again' }, sample(), 3000, 100)).result, 'owned', 'the owner may supersede');
+      assert.equal(await store.deregister(s, mine.id, 'again'), true);
+      assert.equal((await store.register(theirs, sample(), 3000, 100)).result, 'registered', 'free again once it left');
+    });
+
+    it('refuses a new service past maxServices, but not a known one', async () => {
+      const known = (await store.listServices()).length;
+      const a = service();
+      const b = service();
+      assert.equal((await store.register(backend(a, 8040), sample(), 3000, 100, known + 1)).result, 'registered');
+      assert.deepEqual(await store.register(backend(b, 8041), sample(), 3000, 100, known + 1), { result: 'too-many-services' });
+      assert.equal((await store.snapshot(b)).backends.length, 0, 'nothing stored');
+      assert.ok(!(await store.listServices()).includes(b));
+      assert.equal((await store.register(backend(a, 8042), sample(), 3000, 100, known + 1)).result, 'registered', 'a known service takes more');
+    });
+
+    it('prunes services without backends or a Kubernetes view; versions keep increasing', async () => {
+      const empty = service();
+      const busy = service();
+      const b = backend(empty, 8050);
+      await store.register(b, sample(), 3000, 100);
+      await store.register(backend(busy, 8051), sample(), 3000, 100);
+      const before = (await store.snapshot(empty)).version;
+      await store.deregister(empty, b.id, b.session);
+      const pruned = await store.pruneServices();
+      assert.ok(pruned.includes(empty), 'the empty service is forgotten');
+      assert.ok(!pruned.includes(busy));
+      const names = await store.listServices();
+      assert.ok(!names.includes(empty));
+      assert.ok(names.includes(busy));
+      await store.register(backend(empty, 8052), sample(), 3000, 100);
+      assert.ok((await store.listServices()).includes(empty), 'a service can come back');
+      assert.ok((await store.snapshot(empty)).version > before, 'a client holding the old version still sees the new one as newer');
+    });
+
+    it('never loses a service that registers while it is being pruned', async () => {
+      const names = Array.from({ length: 30 }, () => service());
+      // Each service: registered, then emptied, so it is a prune candidate.
+      for (const [i, s] of names.entries()) {
+        const b = backend(s, 9000 + i);
+        await store.register(b, sample(), 3000, 100);
+        await store.deregister(s, b.id, b.session);
+      }
+      // Prune and re-register at once, many times over, in every interleaving the scheduler gives.
+      for (let round = 0; round < 5; round++) {
+        await Promise.all([
+          store.pruneServices(),
+          ...names.map((s, i) => store.register(backend(s, 9100 + round * 40 + i), sample(), 3000, 100)),
+          store.pruneServices(),
+        ]);
+        const listed = new Set(await store.listServices());
+        for (const s of names) assert.ok(listed.has(s), `round ${round}: ${s} has backends and must stay listed`);
+        for (const s of names) {
+          for (const backendRecord of (await store.snapshot(s)).backends) await store.deregister(s, backendRecord.id, backendRecord.session);
+        }
+      }
     });
   });
 }

@@ -33,6 +33,10 @@ export class MemoryStore implements RegistryStore {
   readonly description = 'in-memory store (single replica only: set REDIS_URL to share state)';
   readonly shared = false;
   private readonly services = new Map<string, ServiceState>();
+  /** Services with a backend registered or a Kubernetes view since they were last pruned. */
+  private readonly known = new Set<string>();
+  /** The highest version of any pruned service: new services start above it. */
+  private versionFloor = 0;
   private readonly events = new EventEmitter();
 
   constructor(
@@ -42,10 +46,19 @@ export class MemoryStore implements RegistryStore {
     this.events.setMaxListeners(0);
   }
 
-  async register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome> {
+  async register(
+    backend: BackendIdentity,
+    sample: Sample,
+    leaseTtlMs: number,
+    maxBackends: number,
+    maxServices = Number.POSITIVE_INFINITY,
+  ): Promise<RegisterOutcome> {
+    if (!this.known.has(backend.service) && this.known.size >= maxServices) return { result: 'too-many-services' };
     const svc = this.serviceState(backend.service);
     const previous = svc.backends.get(backend.id);
+    if (previous && previous.principal !== backend.principal) return { result: 'owned', principal: previous.principal };
     if (!previous && svc.backends.size >= maxBackends) return { result: 'full' };
+    this.known.add(backend.service);
     const now = this.now();
     svc.backends.set(backend.id, {
       ...structuredClone(backend),
@@ -130,13 +143,28 @@ export class MemoryStore implements RegistryStore {
     const svc = this.serviceState(service);
     if (JSON.stringify(svc.cluster) === JSON.stringify(members)) return false;
     svc.cluster = structuredClone(members);
+    if (members) this.known.add(service);
     this.publish(service, svc, 'membership');
     return true;
   }
 
   async listServices(): Promise<string[]> {
-    return [...this.services.keys()].sort();
+    return [...this.known].sort();
   }
+
+  async pruneServices(): Promise<string[]> {
+    const pruned: string[] = [];
+    // States made only by client stats go too: they are not known, but hold memory.
+    for (const [service, svc] of this.services) {
+      if (svc.backends.size > 0 || svc.cluster) continue;
+      this.versionFloor = Math.max(this.versionFloor, svc.version);
+      this.services.delete(service);
+      if (this.known.delete(service)) pruned.push(service);
+    }
+    return pruned.sort();
+  }
+
+  async ping(): Promise<void> {}
 
   async addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void> {
     const index = this.windowIndex();
@@ -176,7 +204,8 @@ export class MemoryStore implements RegistryStore {
   private serviceState(service: string): ServiceState {
     let svc = this.services.get(service);
     if (!svc) {
-      svc = { version: 0, backends: new Map(), leases: new Map(), stats: new Map(), cluster: null };
+      // Past the clock in microseconds and every pruned service's version: one that comes back never repeats a version.
+      svc = { version: Math.max(this.now() * 1000, this.versionFloor), backends: new Map(), leases: new Map(), stats: new Map(), cluster: null };
       this.services.set(service, svc);
     }
     return svc;
@@ -184,7 +213,7 @@ export class MemoryStore implements RegistryStore {
 
   private publish(service: string, svc: ServiceState, kind: ChangeEvent['kind'], removed?: string[]): number {
     svc.version += 1;
-    const event: ChangeEvent = { service, kind, version: svc.version };
+    const event: ChangeEvent = { service, kind, version: svc.version, atMs: this.now() };
     if (removed) event.removed = removed;
     // Listeners run after the write returns, as they would with Redis pub/sub.
     queueMicrotask(() => this.events.emit(service, event));

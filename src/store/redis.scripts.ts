@@ -3,22 +3,30 @@
  * the change event happen together, so that exactly one event results from each change
  * even when several replicas race (e.g. to expire the same lease).
  *
- * Every script takes the same eight keys of one service, all in one hash slot:
+ * Every script takes the same nine keys of one service, all in one hash slot:
  * 1 members (id -> identity JSON), 2 sessions (id -> session), 3 states (id -> state),
  * 4 loads (id -> {"t": ms, "l": load, "s": smoothed, "r": recent reports}), 5 leases (zset id -> deadline ms),
- * 6 version, 7 ejections (id -> "untilMs:count"), 8 since (id -> first registration ms).
+ * 6 version, 7 ejections (id -> "untilMs:count"), 8 since (id -> first registration ms),
+ * 9 pruning (the tombstone of a prune in progress, see PRUNE).
  * Times come from the Redis server's clock.
  */
 
 const NOW = `
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 `;
 
+/**
+ * Needs NOW. A service's first version is the clock in microseconds, and a pruned service's
+ * version outlives it for a while (see PRUNE), so one that comes back never repeats a version.
+ * Versions have 16 digits: Lua's tostring keeps 14, so they are formatted with %d.
+ */
 const BUMP_AND_PUBLISH = `
 local function bump_and_publish(channel, kind, removed)
+  if redis.call('EXISTS', KEYS[6]) == 0 then redis.call('SET', KEYS[6], string.format('%d', now_us)) else redis.call('PERSIST', KEYS[6]) end
   local version = redis.call('INCR', KEYS[6])
-  local event = '{"kind":"' .. kind .. '","version":' .. version
+  local event = '{"kind":"' .. kind .. '","version":' .. string.format('%d', version) .. ',"atMs":' .. string.format('%d', now)
   if removed then event = event .. ',"removed":' .. cjson.encode(removed) end
   redis.call('SPUBLISH', channel, event .. '}')
   return version
@@ -33,14 +41,22 @@ local function forget(id)
 end
 `;
 
-export const KEY_COUNT = 8;
+export const KEY_COUNT = 9;
 
-/** ARGV: id, session, identity JSON, state, sample JSON members, ttl ms, max backends, channel */
+/**
+ * ARGV: id, session, identity JSON, state, sample JSON members, ttl ms, max backends, channel,
+ * principal. Cancels a prune in progress (the caller then adds the service to the known set).
+ */
 export const REGISTER = `${NOW}${BUMP_AND_PUBLISH}
 local id = ARGV[1]
-if redis.call('HEXISTS', KEYS[2], id) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
+local listed = redis.call('HGET', KEYS[1], id)
+if listed then
+  local owner = cjson.decode(listed).principal or ''
+  if owner ~= ARGV[9] then return {'owned', owner} end
+elseif redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
   return {'full', 0}
 end
+redis.call('DEL', KEYS[9])
 redis.call('HSET', KEYS[1], id, ARGV[3])
 redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('HSET', KEYS[3], id, ARGV[4])
@@ -67,7 +83,7 @@ return 'accepted'
 `;
 
 /** ARGV: id, session, channel */
-export const DEREGISTER = `${BUMP_AND_PUBLISH}${FORGET}
+export const DEREGISTER = `${NOW}${BUMP_AND_PUBLISH}${FORGET}
 local id = ARGV[1]
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
 forget(id)
@@ -112,29 +128,59 @@ return 1
 `;
 
 /**
- * KEYS: the eight above, then the Kubernetes view (a string key). ARGV: the view as JSON, or
+ * KEYS: the nine above, then the Kubernetes view (a string key). ARGV: the view as JSON, or
  * '' to clear it; channel. Writing the view already there changes nothing, so every replica
- * may write what its informer sees.
+ * may write what its informer sees. A view cancels a prune in progress.
  */
-export const SET_CLUSTER = `${BUMP_AND_PUBLISH}
-local current = redis.call('GET', KEYS[9]) or ''
+export const SET_CLUSTER = `${NOW}${BUMP_AND_PUBLISH}
+if ARGV[1] ~= '' then redis.call('DEL', KEYS[9]) end
+local current = redis.call('GET', KEYS[10]) or ''
 if current == ARGV[1] then return 0 end
-if ARGV[1] == '' then redis.call('DEL', KEYS[9]) else redis.call('SET', KEYS[9], ARGV[1]) end
+if ARGV[1] == '' then redis.call('DEL', KEYS[10]) else redis.call('SET', KEYS[10], ARGV[1]) end
 bump_and_publish(ARGV[2], 'membership', nil)
 return 1
 `;
 
-/** KEYS: the eight above, the stats window hash, the Kubernetes view. Everything in one read. */
+/** KEYS: the nine above, the stats window hash, the Kubernetes view. Everything in one read. */
 export const SNAPSHOT = `${NOW}
 return {
   redis.call('HGETALL', KEYS[1]),
   redis.call('HGETALL', KEYS[3]),
   redis.call('HGETALL', KEYS[4]),
   redis.call('GET', KEYS[6]) or '0',
-  redis.call('HGETALL', KEYS[9]),
-  redis.call('GET', KEYS[10]) or '',
+  redis.call('HGETALL', KEYS[10]),
+  redis.call('GET', KEYS[11]) or '',
   redis.call('HGETALL', KEYS[7]),
   redis.call('HGETALL', KEYS[8]),
   now,
 }
+`;
+
+/**
+ * Pruning a service runs in three steps, because the set of known services is a global key
+ * (another slot on Redis Cluster) and cannot be written with the service's own keys:
+ * 1. PRUNE (the service's slot): if it has no backend and no Kubernetes view, let its version
+ *    expire after ARGV[3] ms (a comeback before then continues from it, one after starts from
+ *    the clock, which has passed it by then) and leave a tombstone holding this prune's nonce;
+ * 2. SREM the service from the known set;
+ * 3. CONFIRM_PRUNE: if the tombstone still holds the nonce, nothing registered meanwhile: done.
+ *    Otherwise a registration (or a view) came in after step 1 and deleted the tombstone; its
+ *    SADD may have landed before step 2 removed the service again, so add it back.
+ * Registrations SADD only after their script, so every interleaving leaves a listed service in
+ * the set. A stalled pruner whose tombstone expires also adds the service back: the safe side.
+ *
+ * KEYS: the nine above, then the Kubernetes view. ARGV: nonce, tombstone TTL ms, version TTL ms.
+ */
+export const PRUNE = `
+if redis.call('HLEN', KEYS[2]) > 0 or redis.call('EXISTS', KEYS[10]) == 1 then return 0 end
+redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[3]))
+redis.call('SET', KEYS[9], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+`;
+
+/** KEYS: the tombstone. ARGV: nonce. 1 when the prune stands. */
+export const CONFIRM_PRUNE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 `;

@@ -19,7 +19,8 @@ import type {
   RecentReports,
   TokenCallStats,
 } from './types.js';
-import { DEREGISTER, EJECT, EXPIRE, KEY_COUNT, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
+import { randomUUID } from 'node:crypto';
+import { CONFIRM_PRUNE, DEREGISTER, EJECT, EXPIRE, KEY_COUNT, PRUNE, REGISTER, REPORT, SET_CLUSTER, SNAPSHOT } from './redis.scripts.js';
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 interface Scripts {
@@ -30,6 +31,8 @@ interface Scripts {
   lookasideSnapshot: ScriptCall;
   lookasideSetCluster: ScriptCall;
   lookasideEject: ScriptCall;
+  lookasidePrune: ScriptCall;
+  lookasideConfirmPrune: ScriptCall;
 }
 
 const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
@@ -37,6 +40,10 @@ const STAT_FIELDS = ['started', 'finished', 'failed', 'dropped'] as const;
 const QUIT_TIMEOUT_MS = 1000;
 /** Leases one expiry call removes at most; the rest go on the next reaper tick. */
 const EXPIRE_BATCH = 1000;
+/** How long a prune's tombstone lives; a pruner stalled past it leaves the service listed. */
+const PRUNE_TOMBSTONE_TTL_MS = 60_000;
+/** How long a pruned service's version is kept, so a quick comeback continues from it. */
+const PRUNED_VERSION_TTL_MS = 600_000;
 
 interface StoredSample {
   t: number;
@@ -83,6 +90,8 @@ export class RedisStore implements RegistryStore {
     redis.defineCommand('lookasideExpire', { numberOfKeys: KEY_COUNT, lua: EXPIRE });
     redis.defineCommand('lookasideEject', { numberOfKeys: KEY_COUNT, lua: EJECT });
     redis.defineCommand('lookasideSnapshot', { numberOfKeys: KEY_COUNT + 2, lua: SNAPSHOT });
+    redis.defineCommand('lookasidePrune', { numberOfKeys: KEY_COUNT + 1, lua: PRUNE });
+    redis.defineCommand('lookasideConfirmPrune', { numberOfKeys: 1, lua: CONFIRM_PRUNE });
     redis.defineCommand('lookasideSetCluster', { numberOfKeys: KEY_COUNT + 1, lua: SET_CLUSTER });
     this.redis = redis as Redis & Scripts;
     this.subscriber = redis.duplicate();
@@ -104,22 +113,35 @@ export class RedisStore implements RegistryStore {
     });
   }
 
-  async register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome> {
-    const [[result, version]] = await Promise.all([
-      this.redis.lookasideRegister(
-        ...this.keys(backend.service),
-        backend.id,
-        backend.session,
-        JSON.stringify(backend),
-        sample.state,
-        sampleFields(sample),
-        leaseTtlMs,
-        maxBackends,
-        this.channel(backend.service),
-      ) as Promise<[string, number]>,
-      this.redis.sadd(this.servicesKey(), backend.service),
+  async register(
+    backend: BackendIdentity,
+    sample: Sample,
+    leaseTtlMs: number,
+    maxBackends: number,
+    maxServices = Number.POSITIVE_INFINITY,
+  ): Promise<RegisterOutcome> {
+    const [known, count] = await Promise.all([
+      this.redis.sismember(this.servicesKey(), backend.service),
+      this.redis.scard(this.servicesKey()),
     ]);
-    return result === 'full' ? { result: 'full' } : { result: 'registered', version: Number(version) };
+    if (!known && count >= maxServices) return { result: 'too-many-services' };
+    const [result, detail] = (await this.redis.lookasideRegister(
+      ...this.keys(backend.service),
+      backend.id,
+      backend.session,
+      JSON.stringify(backend),
+      sample.state,
+      sampleFields(sample),
+      leaseTtlMs,
+      maxBackends,
+      this.channel(backend.service),
+      backend.principal,
+    )) as [string, number | string];
+    if (result === 'full') return { result: 'full' };
+    if (result === 'owned') return { result: 'owned', principal: String(detail) };
+    // After the script, never beside it: see PRUNE in redis.scripts.ts.
+    await this.redis.sadd(this.servicesKey(), backend.service);
+    return { result: 'registered', version: Number(detail) };
   }
 
   async report(service: string, id: string, session: string, sample: Sample, leaseTtlMs: number, urgent: boolean): Promise<ReportOutcome> {
@@ -182,6 +204,7 @@ export class RedisStore implements RegistryStore {
       const ejection = ejectionById.get(id)?.split(':').map(Number);
       backends.push({
         ...identity,
+        principal: identity.principal ?? '',
         state: (stateById.get(id) ?? 'SERVING') as BackendState,
         load: sample.l,
         smoothed: sample.s ?? null,
@@ -210,20 +233,37 @@ export class RedisStore implements RegistryStore {
   }
 
   async setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean> {
-    const [changed] = await Promise.all([
-      this.redis.lookasideSetCluster(
-        ...this.keys(service),
-        this.clusterKey(service),
-        members ? JSON.stringify(members) : '',
-        this.channel(service),
-      ),
-      this.redis.sadd(this.servicesKey(), service),
-    ]);
+    const changed = await this.redis.lookasideSetCluster(
+      ...this.keys(service),
+      this.clusterKey(service),
+      members ? JSON.stringify(members) : '',
+      this.channel(service),
+    );
+    if (members) await this.redis.sadd(this.servicesKey(), service);
     return Number(changed) === 1;
   }
 
   async listServices(): Promise<string[]> {
     return (await this.redis.smembers(this.servicesKey())).sort();
+  }
+
+  async pruneServices(): Promise<string[]> {
+    const services = await this.listServices();
+    const nonce = randomUUID();
+    const tombstoned = await Promise.all(
+      services.map((service) => this.redis.lookasidePrune(...this.keys(service), this.clusterKey(service), nonce, PRUNE_TOMBSTONE_TTL_MS, PRUNED_VERSION_TTL_MS)),
+    );
+    const candidates = services.filter((_, i) => Number(tombstoned[i]) === 1);
+    if (candidates.length === 0) return [];
+    await this.redis.srem(this.servicesKey(), ...candidates);
+    const confirmed = await Promise.all(candidates.map((service) => this.redis.lookasideConfirmPrune(this.keys(service)[8], nonce)));
+    const revived = candidates.filter((_, i) => Number(confirmed[i]) !== 1);
+    if (revived.length > 0) await this.redis.sadd(this.servicesKey(), ...revived);
+    return candidates.filter((_, i) => Number(confirmed[i]) === 1);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
   }
 
   async addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void> {
@@ -295,6 +335,7 @@ export class RedisStore implements RegistryStore {
       `${base}:version`,
       `${base}:ejections`,
       `${base}:since`,
+      `${base}:pruning`,
     ];
   }
 

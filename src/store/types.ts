@@ -25,6 +25,11 @@ export interface BackendIdentity {
   token: string;
   /** One per report stream: a newer stream for the same id supersedes an older one. */
   session: string;
+  /**
+   * Who registered it ("token:NAME", "system:serviceaccount:NS:SA"; "" with auth off). Only the
+   * same principal may register the id again while it is listed.
+   */
+  principal: string;
 }
 
 /** Exponentially weighted moving averages of a backend's reports (see RegistryService). */
@@ -127,6 +132,8 @@ export interface ChangeEvent {
   service: string;
   kind: ChangeKind;
   version: number;
+  /** Store clock, unix ms, of the change (for the change-to-push latency). */
+  atMs: number;
   /** Ids removed by this change (deregistration or lease expiry). */
   removed?: string[];
 }
@@ -134,7 +141,11 @@ export interface ChangeEvent {
 export type RegisterOutcome =
   | { result: 'registered'; version: number }
   /** The service already holds its maximum number of backends. */
-  | { result: 'full' };
+  | { result: 'full' }
+  /** The id is listed, registered by another principal. */
+  | { result: 'owned'; principal: string }
+  /** The service is new and the store already knows its maximum number of services. */
+  | { result: 'too-many-services' };
 
 /**
  * 'lease-lost': the backend is no longer listed (its lease expired); register again.
@@ -168,7 +179,12 @@ export interface RegistryStore {
   /** True when several replicas can share this store. */
   readonly shared: boolean;
 
-  register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number): Promise<RegisterOutcome>;
+  /**
+   * Lists the backend (or takes over its id from an older stream of the same principal).
+   * `maxServices` bounds the known services; across replicas it may be overshot by the number of
+   * first registrations of new services in flight at once.
+   */
+  register(backend: BackendIdentity, sample: Sample, leaseTtlMs: number, maxBackends: number, maxServices?: number): Promise<RegisterOutcome>;
 
   /**
    * Records a report. `urgent` announces it as a membership change (pushed at once) rather
@@ -197,8 +213,19 @@ export interface RegistryStore {
    */
   setClusterMembers(service: string, members: ClusterMember[] | null): Promise<boolean>;
 
-  /** Every service that has ever had a backend registered or a Kubernetes view. */
+  /** Every service with a backend registered or a Kubernetes view since it was last pruned. */
   listServices(): Promise<string[]>;
+
+  /**
+   * Forgets the services that have neither a backend nor a Kubernetes view; returns them. Safe
+   * against a registration racing it on any replica: a service registered meanwhile stays
+   * listed. A pruned service that comes back starts its versions from the store clock, so they
+   * still only increase.
+   */
+  pruneServices(): Promise<string[]>;
+
+  /** Resolves when the store answers (readiness). */
+  ping(): Promise<void>;
 
   /** Adds client-observed call counts to the current stats window of each service. */
   addClientStats(batch: Map<string, Map<string, TokenCallStats>>): Promise<void>;

@@ -10,10 +10,11 @@ export interface TestRedis {
 
 /**
  * A redis-server of the test's own on a free loopback port, so tests never share state.
- * When REDIS_URL is set, that server is used instead, with a fresh key prefix per caller.
+ * When REDIS_URL is set, that server is used instead, with a fresh key prefix per caller, unless
+ * `own` asks for a server the test may stop (to see what an outage does).
  */
-export async function startRedis(): Promise<TestRedis> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+export async function startRedis(own = false): Promise<TestRedis> {
+  if (process.env.REDIS_URL && !own) return { url: process.env.REDIS_URL, stop: async () => {} };
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',

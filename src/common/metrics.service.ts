@@ -1,47 +1,122 @@
 import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-const HELP: Record<string, string> = {
-  registrations: 'Backend registrations accepted.',
-  reports: 'Load reports accepted.',
-  deregistrations: 'Backends removed by a clean end of their report stream.',
-  leases_expired: 'Backends removed because their lease ran out (by this replica).',
-  rejected_inputs: 'Streams or calls ended with INVALID_ARGUMENT or another input error.',
-  assignments_pushed: 'Assignment messages written to client streams.',
-};
+/** The gRPC APIs, as metric labels. */
+export type ApiLabel = 'report' | 'watch' | 'balance_load' | 'registry';
 
-const GAUGE_HELP: Record<string, string> = {
-  report_streams: 'Open backend report streams.',
-  balance_load_streams: 'Open grpc.lb.v1 BalanceLoad streams.',
-  watch_streams: 'Open lookaside.v1 Watch streams.',
-  watched_services: 'Services with at least one open client stream on this replica.',
-};
+/** Seconds; report handling is a store round trip, a push may wait for the load coalescing (1 s). */
+const HANDLING_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const PUSH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** Counters and gauges in Prometheus text format; no library needed for a handful. */
+/**
+ * Every metric of a replica, in one prom-client registry per app (several apps may share a
+ * process in tests). The per-service and per-backend gauges are filled at scrape time from the
+ * fleet view (see FleetService).
+ */
 @Injectable()
 export class MetricsService {
-  private readonly counters = new Map<string, number>(Object.keys(HELP).map((k) => [k, 0]));
-  private readonly gauges = new Map<string, number>(Object.keys(GAUGE_HELP).map((k) => [k, 0]));
+  readonly registry = new Registry();
+  private readonly registers = [this.registry];
 
-  count(name: keyof typeof HELP & string, by = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  readonly registrations = new Counter({ name: 'lookaside_registrations_total', help: 'Backend registrations accepted.', registers: this.registers });
+  readonly reports = new Counter({ name: 'lookaside_reports_total', help: 'Load reports accepted.', registers: this.registers });
+  readonly deregistrations = new Counter({
+    name: 'lookaside_deregistrations_total',
+    help: 'Backends removed by a clean end of their report stream.',
+    registers: this.registers,
+  });
+  readonly leasesExpired = new Counter({
+    name: 'lookaside_leases_expired_total',
+    help: 'Backends removed because their lease ran out (by this replica).',
+    registers: this.registers,
+  });
+  readonly servicesPruned = new Counter({
+    name: 'lookaside_services_pruned_total',
+    help: 'Services forgotten because they had no backend and no Kubernetes view (by this replica).',
+    registers: this.registers,
+  });
+  readonly rejectedInputs = new Counter({
+    name: 'lookaside_rejected_inputs_total',
+    help: 'Streams or calls ended for bad input (INVALID_ARGUMENT and other input errors), by API.',
+    labelNames: ['api'] as const,
+    registers: this.registers,
+  });
+  readonly authRejections = new Counter({
+    name: 'lookaside_auth_rejections_total',
+    help: 'Streams or calls refused with UNAUTHENTICATED or PERMISSION_DENIED, by API and reason.',
+    labelNames: ['api', 'reason'] as const,
+    registers: this.registers,
+  });
+  readonly limitRejections = new Counter({
+    name: 'lookaside_limit_rejections_total',
+    help: 'Streams or registrations refused with RESOURCE_EXHAUSTED, by the limit they hit.',
+    labelNames: ['limit'] as const,
+    registers: this.registers,
+  });
+  readonly fileReloads = new Counter({
+    name: 'lookaside_file_reloads_total',
+    help: 'Certificate and token file changes taken (ok) or refused and ignored (error).',
+    labelNames: ['file', 'result'] as const,
+    registers: this.registers,
+  });
+  readonly tokenReviews = new Counter({
+    name: 'lookaside_token_reviews_total',
+    help: 'Kubernetes TokenReview requests sent (cache misses).',
+    registers: this.registers,
+  });
+  readonly assignmentsPushed = new Counter({
+    name: 'lookaside_assignments_pushed_total',
+    help: 'Assignment messages written to client streams, by API.',
+    labelNames: ['api'] as const,
+    registers: this.registers,
+  });
+  readonly streams = new Gauge({
+    name: 'lookaside_streams',
+    help: 'Open streams, by API (report, watch, balance_load).',
+    labelNames: ['api'] as const,
+    registers: this.registers,
+  });
+  readonly watchedServices = new Gauge({
+    name: 'lookaside_watched_services',
+    help: 'Services with at least one open client stream on this replica.',
+    registers: this.registers,
+  });
+  readonly dashboardClients = new Gauge({
+    name: 'lookaside_dashboard_clients',
+    help: 'Open dashboard event streams.',
+    registers: this.registers,
+  });
+  readonly reportHandling = new Histogram({
+    name: 'lookaside_report_handling_seconds',
+    help: 'From a registration or load report arriving to its acknowledgement (store write included).',
+    labelNames: ['kind'] as const,
+    buckets: HANDLING_BUCKETS,
+    registers: this.registers,
+  });
+  readonly pushLatency = new Histogram({
+    name: 'lookaside_push_latency_seconds',
+    help: 'From a change in the store to the new assignment written to this replica\'s streams, by kind of change (load changes are coalesced).',
+    labelNames: ['kind'] as const,
+    buckets: PUSH_BUCKETS,
+    registers: this.registers,
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'lookaside_' });
+    for (const api of ['report', 'watch', 'balance_load'] as const) this.streams.set({ api }, 0);
   }
 
-  gauge(name: keyof typeof GAUGE_HELP & string, by: number): void {
-    this.gauges.set(name, (this.gauges.get(name) ?? 0) + by);
+  /** The value of an unlabelled counter or gauge, or the sum over its labels (tests, logs). */
+  async value(metric: Counter | Gauge): Promise<number> {
+    const { values } = await metric.get();
+    return values.reduce((sum, v) => sum + v.value, 0);
   }
 
-  value(name: string): number {
-    return this.counters.get(name) ?? this.gauges.get(name) ?? 0;
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 
-  render(): string {
-    const lines: string[] = [];
-    for (const [name, value] of this.counters) {
-      lines.push(`# HELP lookaside_${name}_total ${HELP[name]}`, `# TYPE lookaside_${name}_total counter`, `lookaside_${name}_total ${value}`);
-    }
-    for (const [name, value] of this.gauges) {
-      lines.push(`# HELP lookaside_${name} ${GAUGE_HELP[name]}`, `# TYPE lookaside_${name} gauge`, `lookaside_${name} ${value}`);
-    }
-    return `${lines.join('\n')}\n`;
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

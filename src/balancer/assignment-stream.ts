@@ -1,15 +1,25 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { FieldError } from '../common/grpc-errors.js';
+import { FieldError, isBadInput } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { serveStream } from '../common/stream-session.js';
+import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { AssignmentService } from './assignment.service.js';
 
+/** What every assignment stream needs from the app. */
+export interface AssignmentStreamDependencies {
+  assignments: AssignmentService;
+  metrics: MetricsService;
+  auth: AuthService;
+}
+
 /** What differs between the grpclb and the lookaside.v1 assignment streams. */
 export interface AssignmentProtocol<Req, Res> {
-  gauge: 'balance_load_streams' | 'watch_streams';
+  api: 'balance_load' | 'watch';
   /** The first message's field, for errors ("initial_request", "start"). */
   firstField: string;
+  /** The field naming the service, for refusals ("initial_request.name", "start.service"). */
+  serviceField: string;
   /** The checked service name if `request` is a first message, else undefined. */
   serviceOf(request: Req): string | undefined;
   /** Sent once the service is known, before anything else. */
@@ -28,29 +38,43 @@ export interface AssignmentProtocol<Req, Res> {
  */
 export function serveAssignmentStream<Req, Res>(
   call: ServerDuplexStream<Req, Res>,
-  assignments: AssignmentService,
-  metrics: MetricsService,
+  deps: AssignmentStreamDependencies,
   protocol: AssignmentProtocol<Req, Res>,
 ): void {
+  const { assignments, metrics, auth } = deps;
+  const { api } = protocol;
   let service: string | undefined;
+  let caller: Caller | undefined;
   let unwatch: (() => void) | undefined;
   let current: ServiceAssignment | undefined;
   let closed = false;
-  metrics.gauge(protocol.gauge, 1);
+  metrics.streams.inc({ api });
+
+  // A token revoked or narrowed while the stream is open ends it.
+  const stopWatchingTokens = auth.onTokensChanged(() => {
+    if (!caller || !service) return;
+    try {
+      auth.authorizeRead(caller, api, protocol.serviceField, service);
+    } catch (error) {
+      stream.abort(error);
+    }
+  });
 
   const push = (assignment: ServiceAssignment) => {
     current = assignment;
     const message = protocol.render(assignment);
     if (message === undefined) return;
     call.write(message);
-    metrics.count('assignments_pushed');
+    metrics.assignmentsPushed.inc({ api });
   };
 
-  serveStream(call, {
+  const stream = serveStream(call, {
     async message(request) {
       const named = protocol.serviceOf(request);
       if (named !== undefined) {
         if (service) throw new FieldError(protocol.firstField, 'is sent once, as the first message');
+        caller = await auth.authenticate(call.metadata, api);
+        auth.authorizeRead(caller, api, protocol.serviceField, named);
         service = named;
         const greeting = protocol.greeting(service);
         if (greeting !== undefined) call.write(greeting);
@@ -67,10 +91,11 @@ export function serveAssignmentStream<Req, Res>(
     closed() {
       closed = true;
       unwatch?.();
-      metrics.gauge(protocol.gauge, -1);
+      stopWatchingTokens();
+      metrics.streams.dec({ api });
     },
-    rejected() {
-      metrics.count('rejected_inputs');
+    rejected(error) {
+      if (isBadInput(error)) metrics.rejectedInputs.inc({ api });
     },
   });
 }

@@ -19,12 +19,16 @@ class ServiceWatch {
   private loadTimer: NodeJS.Timeout | undefined;
   private lastPushMs = 0;
   private closed = false;
+  /** The oldest change not yet pushed (store clock) and whether any of them was membership. */
+  private pendingSinceMs: number | undefined;
+  private pendingKind: ChangeEvent['kind'] = 'load';
 
   constructor(
     readonly service: string,
     private readonly store: RegistryStore,
     private readonly config: LookasideConfig,
     private readonly log: Logger,
+    private readonly metrics: MetricsService,
   ) {}
 
   async start(): Promise<void> {
@@ -40,6 +44,8 @@ class ServiceWatch {
   }
 
   onChange(event: ChangeEvent): void {
+    if (this.pendingSinceMs === undefined || event.atMs < this.pendingSinceMs) this.pendingSinceMs = event.atMs;
+    if (event.kind === 'membership') this.pendingKind = 'membership';
     if (event.kind === 'membership') {
       // Membership changes go out at once: a dead backend must stop getting calls now.
       clearTimeout(this.loadTimer);
@@ -79,7 +85,12 @@ class ServiceWatch {
     try {
       do {
         this.again = false;
+        const changedAtMs = this.pendingSinceMs;
+        const kind = this.pendingKind;
+        this.pendingSinceMs = undefined;
+        this.pendingKind = 'load';
         const snapshot = await this.store.snapshot(this.service);
+        const readAt = performance.now();
         if (this.closed) return;
         await this.eject(snapshot);
         const next = computeAssignment(snapshot, this.config.policy);
@@ -88,6 +99,11 @@ class ServiceWatch {
         this.current = next;
         this.lastPushMs = Date.now();
         for (const listener of this.listeners) listener(next);
+        // Change to push on the store's clock, plus the time spent here since reading it.
+        if (changedAtMs !== undefined) {
+          const seconds = (snapshot.nowMs - changedAtMs + performance.now() - readAt) / 1000;
+          this.metrics.pushLatency.observe({ kind }, Math.max(0, seconds));
+        }
       } while (this.again && !this.closed);
     } catch (error) {
       this.log.warn(`${this.service}: cannot read state: ${(error as Error).message}`);
@@ -123,13 +139,13 @@ export class AssignmentService implements OnModuleDestroy {
   async watch(service: string, listener: AssignmentListener): Promise<() => void> {
     let pending = this.watches.get(service);
     if (!pending) {
-      const created = new ServiceWatch(service, this.store, this.config, this.log);
+      const created = new ServiceWatch(service, this.store, this.config, this.log, this.metrics);
       pending = created.start().then(() => created);
       this.watches.set(service, pending);
-      this.metrics.gauge('watched_services', 1);
+      this.metrics.watchedServices.inc();
       pending.catch(() => {
         this.watches.delete(service);
-        this.metrics.gauge('watched_services', -1);
+        this.metrics.watchedServices.dec();
       });
     }
     const watch = await pending;
@@ -139,7 +155,7 @@ export class AssignmentService implements OnModuleDestroy {
       watch.listeners.delete(listener);
       if (watch.listeners.size > 0 || this.watches.get(service) !== pending) return;
       this.watches.delete(service);
-      this.metrics.gauge('watched_services', -1);
+      this.metrics.watchedServices.dec();
       void watch.stop();
     };
   }

@@ -7,6 +7,8 @@ import type { LoadBalanceResponse } from '../generated/grpc/lb/v1/LoadBalanceRes
 import type { Assignment } from '../generated/lookaside/v1/Assignment.js';
 import type { WatchRequest__Output } from '../generated/lookaside/v1/WatchRequest.js';
 import { MetricsService } from '../common/metrics.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import type { AssignmentStreamDependencies } from './assignment-stream.js';
 import { AssignmentService } from './assignment.service.js';
 import { ClientStatsService } from './client-stats.service.js';
 import { serveBalanceLoad, serverListRenderer, type ServerListRenderer } from './grpclb-session.js';
@@ -17,24 +19,27 @@ import { assignmentRenderer, serveWatch, type AssignmentRenderer } from './watch
 export class BalancerController {
   private readonly serverList: ServerListRenderer;
   private readonly assignment: AssignmentRenderer;
+  private readonly deps: AssignmentStreamDependencies;
 
   constructor(
-    private readonly assignments: AssignmentService,
+    assignments: AssignmentService,
     private readonly clientStats: ClientStatsService,
     @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
-    private readonly metrics: MetricsService,
+    metrics: MetricsService,
+    auth: AuthService,
   ) {
     this.serverList = serverListRenderer(config);
     this.assignment = assignmentRenderer(config);
+    this.deps = { assignments, metrics, auth };
   }
 
   @GrpcStreamCall('LoadBalancer', 'BalanceLoad')
   balanceLoad(call: ServerDuplexStream<LoadBalanceRequest__Output, LoadBalanceResponse>): void {
-    serveBalanceLoad(call, this.assignments, this.clientStats, this.config, this.metrics, this.serverList);
+    serveBalanceLoad(call, this.deps, this.clientStats, this.config, this.serverList);
   }
 
   @GrpcStreamCall('Assignments', 'Watch')
   watch(call: ServerDuplexStream<WatchRequest__Output, Assignment>): void {
-    serveWatch(call, this.assignments, this.clientStats, this.config, this.metrics, this.assignment);
+    serveWatch(call, this.deps, this.clientStats, this.config, this.assignment);
   }
 }

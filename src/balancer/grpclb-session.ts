@@ -4,11 +4,9 @@ import type { LoadBalanceRequest__Output } from '../generated/grpc/lb/v1/LoadBal
 import type { LoadBalanceResponse } from '../generated/grpc/lb/v1/LoadBalanceResponse.js';
 import { durationOf } from '../common/duration.js';
 import { FieldError } from '../common/grpc-errors.js';
-import type { MetricsService } from '../common/metrics.service.js';
 import { serviceFromTarget } from '../registry/validation.js';
-import { perAssignment, serveAssignmentStream } from './assignment-stream.js';
+import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
 import type { ServiceAssignment } from '../policy/policy.js';
-import type { AssignmentService } from './assignment.service.js';
 import type { ClientStatsService } from './client-stats.service.js';
 import { toServerList } from './server-list.js';
 
@@ -28,10 +26,9 @@ export function serverListRenderer(config: LookasideConfig): ServerListRenderer 
  */
 export function serveBalanceLoad(
   call: ServerDuplexStream<LoadBalanceRequest__Output, LoadBalanceResponse>,
-  assignments: AssignmentService,
+  deps: AssignmentStreamDependencies,
   clientStats: ClientStatsService,
   config: LookasideConfig,
-  metrics: MetricsService,
   serverList: ServerListRenderer,
 ): void {
   let fellBack = false;
@@ -40,9 +37,10 @@ export function serveBalanceLoad(
     fellBack = true;
     return FALLBACK;
   };
-  serveAssignmentStream(call, assignments, metrics, {
-    gauge: 'balance_load_streams',
+  serveAssignmentStream(call, deps, {
+    api: 'balance_load',
     firstField: 'initial_request',
+    serviceField: 'initial_request.name',
     serviceOf: (request) =>
       request.loadBalanceRequestType === 'initialRequest'
         ? serviceFromTarget('initial_request.name', request.initialRequest!.name, config.limits)

@@ -4,11 +4,9 @@ import type { Assignment } from '../generated/lookaside/v1/Assignment.js';
 import type { WatchRequest__Output } from '../generated/lookaside/v1/WatchRequest.js';
 import { durationOf } from '../common/duration.js';
 import { FieldError } from '../common/grpc-errors.js';
-import type { MetricsService } from '../common/metrics.service.js';
 import { checkServiceName, checkZone } from '../registry/validation.js';
-import { perAssignment, serveAssignmentStream } from './assignment-stream.js';
+import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
 import type { ServiceAssignment } from '../policy/policy.js';
-import type { AssignmentService } from './assignment.service.js';
 import type { ClientStatsService } from './client-stats.service.js';
 
 export type AssignmentRenderer = (assignment: ServiceAssignment) => Assignment;
@@ -39,16 +37,16 @@ export function assignmentRenderer(config: LookasideConfig): AssignmentRenderer 
 /** lookaside.v1 Watch: the SDK's stream; an Assignment at once and on every change. */
 export function serveWatch(
   call: ServerDuplexStream<WatchRequest__Output, Assignment>,
-  assignments: AssignmentService,
+  deps: AssignmentStreamDependencies,
   clientStats: ClientStatsService,
   config: LookasideConfig,
-  metrics: MetricsService,
   message: AssignmentRenderer,
 ): void {
   const clientStatsInterval = durationOf(config.clientStatsIntervalMs);
-  serveAssignmentStream(call, assignments, metrics, {
-    gauge: 'watch_streams',
+  serveAssignmentStream(call, deps, {
+    api: 'watch',
     firstField: 'start',
+    serviceField: 'start.service',
     serviceOf(request) {
       if (request.kind !== 'start') return undefined;
       checkZone('start.client_zone', request.start!.clientZone, config.limits);

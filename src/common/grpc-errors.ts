@@ -16,3 +16,8 @@ export function toStatus(error: unknown): Partial<StatusObject> {
   if (error instanceof FieldError) return { code: error.code, details: error.message };
   return { code: status.INTERNAL, details: 'internal error' };
 }
+
+/** True for INVALID_ARGUMENT input errors (refusals by auth and limits have their own counters). */
+export function isBadInput(error: unknown): boolean {
+  return error instanceof FieldError && error.code === status.INVALID_ARGUMENT;
+}

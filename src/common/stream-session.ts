@@ -15,12 +15,17 @@ export interface StreamHandlers<Req> {
   rejected?(error: unknown): void;
 }
 
+export interface StreamControl {
+  /** Ends the stream with the status of `error` (e.g. a credential revoked while it is open). */
+  abort(error: unknown): void;
+}
+
 /**
  * Drives a bidi stream: messages handled in order with the stream paused meanwhile (so a
  * fast peer meets backpressure instead of an unbounded queue), errors turned into a status
  * that names the bad field, and one cleanup however the stream ends.
  */
-export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handlers: StreamHandlers<Req>): void {
+export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handlers: StreamHandlers<Req>): StreamControl {
   let finished = false;
   let chain: Promise<void> = Promise.resolve();
 
@@ -71,4 +76,5 @@ export function serveStream<Req, Res>(call: ServerDuplexStream<Req, Res>, handle
   call.on('cancelled', close);
   call.on('close', close);
   call.on('error', close);
+  return { abort: fail };
 }

@@ -36,6 +36,7 @@ export function effectiveBackends(snapshot: ServiceSnapshot): BackendRecord[] {
       labels: {},
       token: loadBalanceToken(snapshot.service, id),
       session: '',
+      principal: '',
       state,
       load: null,
       smoothed: null,

@@ -7,6 +7,7 @@ import type { LoadReport__Output } from '../generated/lookaside/v1/LoadReport.js
 import type { Registration__Output } from '../generated/lookaside/v1/Registration.js';
 import { backendId, loadBalanceToken } from '../common/backend-id.js';
 import { FieldError } from '../common/grpc-errors.js';
+import { AuthError } from '../auth/auth.service.js';
 import { MetricsService } from '../common/metrics.service.js';
 import { effectiveBackends } from '../policy/membership.js';
 import { computeAssignment, judgedErrorRate, reportedUtilization } from '../policy/policy.js';
@@ -54,6 +55,7 @@ export function smooth(previous: SmoothedLoad | null, load: LoadSample, alpha: n
 export class RegistryService implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('Registry');
   private reaper: NodeJS.Timeout | undefined;
+  private pruner: NodeJS.Timeout | undefined;
   private reaping = false;
 
   constructor(
@@ -66,14 +68,17 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.reaper = setInterval(() => void this.reap(), this.config.reaperIntervalMs);
     this.reaper.unref();
+    this.pruner = setInterval(() => void this.prune(), this.config.servicePruneIntervalMs);
+    this.pruner.unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.reaper);
+    clearInterval(this.pruner);
   }
 
   /** Checks every field first: nothing is written unless all of it is valid. */
-  parseRegistration(message: Registration__Output): AcceptedRegistration {
+  parseRegistration(message: Registration__Output, principal: string): AcceptedRegistration {
     const limits = this.config.limits;
     const service = checkServiceName('registration.service', message.service, limits);
     const host = checkHost('registration.host', message.host, limits);
@@ -89,6 +94,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         labels: checkLabels('registration.labels', message.labels, limits),
         token: loadBalanceToken(service, id),
         session: randomUUID(),
+        principal,
       },
       sample: this.firstSample(
         checkState('registration.state', message.state),
@@ -112,15 +118,29 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   async register(registration: AcceptedRegistration): Promise<void> {
     const { identity, sample } = registration;
     this.checkClusterMembership(identity);
-    const outcome = await this.store.register(identity, sample, this.config.leaseTtlMs, this.config.limits.maxBackendsPerService);
-    if (outcome.result === 'full') {
-      throw new FieldError(
-        'registration.service',
-        `"${identity.service}" already has ${this.config.limits.maxBackendsPerService} backends (LOOKASIDE_MAX_BACKENDS_PER_SERVICE)`,
-        status.RESOURCE_EXHAUSTED,
-      );
+    const { limits } = this.config;
+    const outcome = await this.store.register(identity, sample, this.config.leaseTtlMs, limits.maxBackendsPerService, limits.maxServices);
+    switch (outcome.result) {
+      case 'full':
+        this.metrics.limitRejections.inc({ limit: 'backends_per_service' });
+        throw new FieldError(
+          'registration.service',
+          `"${identity.service}" already has ${limits.maxBackendsPerService} backends (LOOKASIDE_MAX_BACKENDS_PER_SERVICE)`,
+          status.RESOURCE_EXHAUSTED,
+        );
+      case 'too-many-services':
+        this.metrics.limitRejections.inc({ limit: 'services' });
+        throw new FieldError(
+          'registration.service',
+          `lookaside already knows ${limits.maxServices} services (LOOKASIDE_MAX_SERVICES); "${identity.service}" would be one more`,
+          status.RESOURCE_EXHAUSTED,
+        );
+      case 'owned':
+        // Only the principal that registered an address may take it over while it is listed.
+        this.metrics.authRejections.inc({ api: 'report', reason: 'owned' });
+        throw new AuthError('registration.host', `${identity.id} of "${identity.service}" is registered by another principal`, status.PERMISSION_DENIED, 'owned');
     }
-    this.metrics.count('registrations');
+    this.metrics.registrations.inc();
   }
 
   /**
@@ -167,12 +187,12 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       this.log.log(`${identity.service}/${identity.id}: lease had expired; registering again`);
       await this.register(registration);
     }
-    this.metrics.count('reports');
+    this.metrics.reports.inc();
   }
 
   async deregister(identity: BackendIdentity): Promise<void> {
     if (await this.store.deregister(identity.service, identity.id, identity.session)) {
-      this.metrics.count('deregistrations');
+      this.metrics.deregistrations.inc();
     }
   }
 
@@ -202,6 +222,18 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /** Forgets services with no backend and no Kubernetes view; any replica may, the store keeps it race-free. */
+  private async prune(): Promise<void> {
+    try {
+      const pruned = await this.store.pruneServices();
+      if (pruned.length === 0) return;
+      this.metrics.servicesPruned.inc(pruned.length);
+      this.log.log(`forgot ${pruned.length} services without backends: ${pruned.slice(0, 10).join(', ')}${pruned.length > 10 ? ', ...' : ''}`);
+    } catch (error) {
+      this.log.warn(`service pruning failed: ${(error as Error).message}`);
+    }
+  }
+
   /** Any replica may expire a lease; the store makes each removal happen once. */
   private async reap(): Promise<void> {
     if (this.reaping) return;
@@ -209,7 +241,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     try {
       const expired = await this.store.expireLeases();
       for (const { service, id } of expired) this.log.log(`${service}/${id}: lease expired, removed`);
-      if (expired.length) this.metrics.count('leases_expired', expired.length);
+      if (expired.length) this.metrics.leasesExpired.inc(expired.length);
     } catch (error) {
       this.log.warn(`lease expiry failed: ${(error as Error).message}`);
     } finally {

@@ -5,19 +5,27 @@ import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import type { ReportRequest__Output } from '../generated/lookaside/v1/ReportRequest.js';
 import type { ReportResponse } from '../generated/lookaside/v1/ReportResponse.js';
 import { MetricsService } from '../common/metrics.service.js';
+import { AuthService } from '../auth/auth.service.js';
 import { RegistryService } from '../registry/registry.service.js';
-import { serveReportStream } from './report-session.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { serveReportStream, type ReportDependencies } from './report-session.js';
 
 @Controller()
 export class ReportsController {
+  private readonly deps: ReportDependencies;
+
   constructor(
-    private readonly registry: RegistryService,
-    @Inject(LOOKASIDE_CONFIG) private readonly config: LookasideConfig,
-    private readonly metrics: MetricsService,
-  ) {}
+    registry: RegistryService,
+    @Inject(LOOKASIDE_CONFIG) config: LookasideConfig,
+    metrics: MetricsService,
+    auth: AuthService,
+    limits: ConnectionLimits,
+  ) {
+    this.deps = { registry, config, metrics, auth, limits };
+  }
 
   @GrpcStreamCall('Reports', 'Report')
   report(call: ServerDuplexStream<ReportRequest__Output, ReportResponse>): void {
-    serveReportStream(call, this.registry, this.config, this.metrics);
+    serveReportStream(call, this.deps);
   }
 }

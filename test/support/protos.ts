@@ -5,8 +5,9 @@ import type { ProtoGrpcType as LoadBalancerProto } from '../../src/generated/loa
 import type { ProtoGrpcType as ReportsProto } from '../../src/generated/reports.js';
 import type { ProtoGrpcType as AssignmentsProto } from '../../src/generated/assignments.js';
 import type { ProtoGrpcType as RegistryProto } from '../../src/generated/registry.js';
+import type { ProtoGrpcType as HealthProto } from '../../src/generated/health.js';
 
-type Loaded = LoadBalancerProto & ReportsProto & AssignmentsProto & RegistryProto;
+type Loaded = LoadBalancerProto & ReportsProto & AssignmentsProto & RegistryProto & HealthProto;
 
 let loaded: Loaded | undefined;
 /** The service's own protos, loaded as any grpc-js client would. */
@@ -23,18 +24,19 @@ export interface Clients {
   reports: InstanceType<Loaded['lookaside']['v1']['Reports']>;
   assignments: InstanceType<Loaded['lookaside']['v1']['Assignments']>;
   registry: InstanceType<Loaded['lookaside']['v1']['Registry']>;
+  health: InstanceType<Loaded['grpc']['health']['v1']['Health']>;
   close(): void;
 }
 
 /** Clients on one channel; distinct `options` give distinct connections. */
-export function clients(address: string, options: grpc.ChannelOptions = {}): Clients {
+export function clients(address: string, options: grpc.ChannelOptions = {}, creds = grpc.credentials.createInsecure()): Clients {
   const p = protos();
-  const creds = grpc.credentials.createInsecure();
   const made = {
     loadBalancer: new p.grpc.lb.v1.LoadBalancer(address, creds, options),
     reports: new p.lookaside.v1.Reports(address, creds, options),
     assignments: new p.lookaside.v1.Assignments(address, creds, options),
     registry: new p.lookaside.v1.Registry(address, creds, options),
+    health: new p.grpc.health.v1.Health(address, creds, options),
   };
   return { ...made, close: () => Object.values(made).forEach((c) => c.close()) };
 }

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { LoadBalanceResponse__Output } from '../../src/generated/grpc/lb/v1/LoadBalanceResponse.js';
 import type { LoadBalanceRequest } from '../../src/generated/grpc/lb/v1/LoadBalanceRequest.js';
 import type { ReportRequest } from '../../src/generated/lookaside/v1/ReportRequest.js';
@@ -31,8 +31,8 @@ export class Recorded<Res> {
 }
 
 /** A test client speaking grpc.lb.v1 BalanceLoad as grpc-go or C-core would. */
-export function openBalanceLoad(c: Clients, name?: string) {
-  const stream = c.loadBalancer.BalanceLoad();
+export function openBalanceLoad(c: Clients, name?: string, metadata = new grpc.Metadata()) {
+  const stream = c.loadBalancer.BalanceLoad(metadata);
   const recorded = new Recorded<LoadBalanceResponse__Output>(stream);
   if (name !== undefined) stream.write({ initialRequest: { name } } satisfies LoadBalanceRequest);
   /** The backends ("host:port" with token) of the latest ServerList. */
@@ -75,8 +75,8 @@ export const steadyLoad = (rps = 100, cpu = 0.5): Load => ({
 });
 
 /** A backend's report stream, driven by hand. */
-export function openReport(c: Clients) {
-  const stream = c.reports.Report();
+export function openReport(c: Clients, metadata = new grpc.Metadata()) {
+  const stream = c.reports.Report(metadata);
   const recorded = new Recorded<ReportResponse__Output>(stream);
   return {
     stream,
@@ -90,4 +90,11 @@ export function openReport(c: Clients) {
     /** Registration acknowledged. */
     registered: () => recorded.next('registration ack', (m) => m.accepted >= 1),
   };
+}
+
+/** Call metadata carrying `authorization: Bearer <token>`. */
+export function bearer(token: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
 }

@@ -2,6 +2,7 @@
 import { credentials, experimental, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { tokenSource, type AuthTokenOptions, type TokenSource } from './auth-token.js';
 
 /** Environment variable read for the lookaside address when nothing else gives one. */
 export const LOOKASIDE_ADDRESS_ENV = 'LOOKASIDE_ADDRESS';
@@ -34,7 +35,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   keepaliveTimeoutMs: 10_000,
 });
 
-export interface LookasideOptions {
+export interface LookasideOptions extends AuthTokenOptions {
   /**
    * Where the lookaside service listens, when the target has no authority
    * (`lookaside:///echo`): `host:port`, a comma-separated list of IP `host:port`s (any one will
@@ -72,6 +73,7 @@ export interface ResolvedClientConfig {
   backoff: Required<BackoffOptions>;
   lookasideCredentials: ChannelCredentials;
   lookasideChannelOptions: ChannelOptions;
+  authToken: TokenSource;
 }
 
 export class ConfigError extends Error {}
@@ -181,6 +183,7 @@ export function resolveClientConfig(
     clientZone: typeof zone === 'string' ? zone : (defaults.clientZone ?? ''),
     backoff: { ...CLIENT_DEFAULTS.backoff, ...defaults.backoff },
     lookasideCredentials: defaults.lookasideCredentials ?? credentials.createInsecure(),
+    authToken: tokenSource(defaults, env),
     lookasideChannelOptions: {
       'grpc.keepalive_time_ms': CLIENT_DEFAULTS.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': CLIENT_DEFAULTS.keepaliveTimeoutMs,

@@ -5,7 +5,6 @@
 // which is why a stream that had been acknowledged reconnects at once.
 import {
   credentials,
-  Metadata,
   ServerInterceptingCall,
   ServerMetricRecorder,
   status,
@@ -26,6 +25,7 @@ import type { ReportResponse__Output } from './generated/lookaside/v1/ReportResp
 import { CallTracker, memUtilization, safeMetric, windowLoad, type Snapshot, type WindowLoad } from './load-window.js';
 import { LOOKASIDE_ADDRESS_ENV, lookasideTarget } from './options.js';
 import { lookasideProtos } from './protos.js';
+import { streamMetadata, tokenSource, type AuthTokenOptions, type TokenSource } from './auth-token.js';
 import { durationMs } from './watch.js';
 
 /** Reporter defaults; each is an option of BackendReporter (or of drain()). */
@@ -77,7 +77,7 @@ export interface LoadSample extends WindowLoad {
   memUtilization: number;
 }
 
-export interface BackendReporterOptions {
+export interface BackendReporterOptions extends AuthTokenOptions {
   /** The service name clients use (`echo` for lookaside:///echo). Required. */
   service: string;
   /** The lookaside's address, as for registerLookaside(). Default: $LOOKASIDE_ADDRESS. */
@@ -175,6 +175,7 @@ export class BackendReporter extends EventEmitter {
   private readonly tracker = new CallTracker();
   private readonly backoff: Backoff;
   private readonly target: string;
+  private readonly authToken: TokenSource;
   private readonly untracked: readonly string[];
   private readonly cores: number;
   private host: string;
@@ -206,6 +207,7 @@ export class BackendReporter extends EventEmitter {
     }
     this.options = options;
     this.target = lookasideTarget(address);
+    this.authToken = tokenSource(options);
     this.host = options.host ?? defaultHost();
     this.port = options.port;
     this.backoff = new Backoff(options.backoff ?? REPORTER_DEFAULTS.backoff);
@@ -361,7 +363,7 @@ export class BackendReporter extends EventEmitter {
       ...this.options.channelOptions,
       'grpc.use_local_subchannel_pool': 1,
     });
-    const call = client.Report(new Metadata());
+    const call = client.Report(streamMetadata(this.authToken));
     this.client = client;
     this.call = call;
     this.written = 0;

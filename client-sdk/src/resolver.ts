@@ -106,6 +106,7 @@ export class LookasideResolver implements experimental.Resolver {
         target: config.lookasideTarget,
         credentials: config.lookasideCredentials,
         channelOptions: config.lookasideChannelOptions,
+        authToken: config.authToken,
         backoff: config.backoff,
         recorder: this.recorder,
       },

@@ -3,13 +3,14 @@
 // asks for, and reconnect when the stream ends: at once if it had delivered an assignment,
 // with jittered exponential backoff otherwise. Each attempt dials afresh (own subchannel
 // pool), so the only backoff in play is ours and a reconnect may land on any replica.
-import { Client, Metadata, status, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Client, status, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { Assignment__Output } from './generated/lookaside/v1/Assignment.js';
 import type { Duration__Output } from './generated/google/protobuf/Duration.js';
 import type { WatchRequest } from './generated/lookaside/v1/WatchRequest.js';
 import type { LoadRecorder } from './load-recorder.js';
 import { lookasideProtos } from './protos.js';
+import { streamMetadata, type TokenSource } from './auth-token.js';
 
 export interface WatchConfig {
   service: string;
@@ -18,6 +19,7 @@ export interface WatchConfig {
   target: string;
   credentials: ChannelCredentials;
   channelOptions: ChannelOptions;
+  authToken: TokenSource;
   backoff: BackoffOptions;
   recorder: LoadRecorder;
 }
@@ -76,7 +78,7 @@ export class AssignmentWatch {
       ...this.config.channelOptions,
       'grpc.use_local_subchannel_pool': 1,
     });
-    const call = client.Watch(new Metadata());
+    const call = client.Watch(streamMetadata(this.config.authToken));
     this.client = client;
     this.call = call;
     let delivered = false;

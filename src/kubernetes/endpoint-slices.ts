@@ -9,8 +9,16 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ClusterMember } from '../store/types.js';
 
-/** One backend address as Kubernetes sees it (the store keeps the same shape). */
-export type ClusterEndpoint = ClusterMember;
+/**
+ * One backend address as Kubernetes sees it: what the store keeps, plus what a pod-bound
+ * ServiceAccount token is checked against (the store does not need those two).
+ */
+export interface ClusterEndpoint extends ClusterMember {
+  /** metadata.namespace of the slice (= of the Service and its pods). */
+  namespace: string;
+  /** Value of the slice's MergeOptions.serviceAccountLabel label, '' when absent. */
+  serviceAccount: string;
+}
 
 /** Address family of the slices to use; a dual-stack Service has one set of slices per family. */
 export type AddressType = 'IPv4' | 'IPv6';
@@ -29,6 +37,11 @@ export interface PortSelector {
 export interface MergeOptions {
   /** Only slices of this address type are merged (default IPv4). */
   addressType?: AddressType;
+  /**
+   * Label whose value becomes each endpoint's `serviceAccount`; slices carry their Service's
+   * labels, so this is the ServiceAccount the Service's owner names. Unset: always ''.
+   */
+  serviceAccountLabel?: string;
 }
 
 /**
@@ -89,6 +102,8 @@ export function mergeSlices(
     if (slice.addressType !== addressType) continue;
     const port = resolveSlicePort(slice, portName);
     if (port === undefined) continue;
+    const namespace = slice.metadata?.namespace ?? '';
+    const serviceAccount = options.serviceAccountLabel ? (slice.metadata?.labels?.[options.serviceAccountLabel] ?? '') : '';
     for (const ep of slice.endpoints ?? []) {
       const c = ep.conditions ?? {};
       const ready = c.ready ?? true;
@@ -106,6 +121,8 @@ export function mergeSlices(
           zone: ep.zone ?? '',
           nodeName: ep.nodeName ?? '',
           podName,
+          namespace,
+          serviceAccount,
         };
         const key = `${address}|${port}`;
         const existing = byAddress.get(key);
@@ -148,7 +165,9 @@ export function sameEndpoints(a: readonly ClusterEndpoint[] | undefined, b: read
       x.terminating !== y.terminating ||
       x.zone !== y.zone ||
       x.nodeName !== y.nodeName ||
-      x.podName !== y.podName
+      x.podName !== y.podName ||
+      x.namespace !== y.namespace ||
+      x.serviceAccount !== y.serviceAccount
     ) {
       return false;
     }

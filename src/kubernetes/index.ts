@@ -4,6 +4,7 @@ export {
   KUBERNETES_CONFIG,
   KUBE_CONFIG,
   SERVICE_NAME_LABEL,
+  loadKubeConfig,
   type SourceStatus,
 } from './kubernetes-membership.js';
 export {
@@ -21,6 +22,13 @@ export {
   parseServiceEntry,
   KubernetesConfigError,
   type KubernetesConfig,
+  type TokenReviewConfig,
   type KubernetesMode,
   type ServiceWatchConfig,
 } from './kubernetes.config.js';
+export {
+  TokenReviewer,
+  TokenReviewUnavailableError,
+  type ServiceAccountIdentity,
+  type TokenReviewResult,
+} from './token-review.js';

@@ -29,7 +29,10 @@ import type { KubernetesConfig, ServiceWatchConfig } from './kubernetes.config.j
 
 /** DI token of the {@link KubernetesConfig}. */
 export const KUBERNETES_CONFIG = Symbol('KUBERNETES_CONFIG');
-/** Optional DI token: a ready KubeConfig (tests, or an embedding app); otherwise loaded per config. */
+/**
+ * DI token of the KubeConfig shared by the watches and TokenReview: KubernetesModule loads it per
+ * config (null without credentials); tests and embedding apps may provide a ready one.
+ */
 export const KUBE_CONFIG = Symbol('KUBE_CONFIG');
 
 /** The label Kubernetes puts on every EndpointSlice of a Service. */
@@ -110,18 +113,21 @@ class ClosableWatch extends Watch {
   }
 }
 
-function loadKubeConfig(config: KubernetesConfig): KubeConfig {
+/** KUBECONFIG or the in-cluster service account, as `config.credentials` says. */
+export function loadKubeConfig(config: KubernetesConfig): KubeConfig {
   const kc = new KubeConfig();
   if (config.credentials === 'kubeconfig') kc.loadFromDefault();
   else kc.loadFromCluster();
   return kc;
 }
 
-function describe(err: unknown): string {
+/** A one-line description of a client-node or network error, for logs and status. */
+export function describe(err: unknown): string {
   if (err && typeof err === 'object') {
-    const e = err as { statusCode?: number; code?: number | string; message?: string; cause?: { code?: string } };
+    const e = err as { statusCode?: number; code?: number | string; message?: string; cause?: { code?: string; message?: string } };
     const status = e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined);
-    const code = e.cause?.code ?? (typeof e.code === 'string' ? e.code : undefined);
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, "bad port") is in its cause.
+    const code = e.cause?.code ?? (typeof e.code === 'string' ? e.code : undefined) ?? e.cause?.message;
     const message = (e.message ?? '').split('\n')[0];
     return [status ? `HTTP ${status}` : '', code ?? '', message].filter(Boolean).join(' ').slice(0, 200);
   }
@@ -144,7 +150,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(KUBERNETES_CONFIG) private readonly config: KubernetesConfig,
-    @Optional() @Inject(KUBE_CONFIG) private readonly kubeConfig?: KubeConfig,
+    @Optional() @Inject(KUBE_CONFIG) private readonly kubeConfig?: KubeConfig | null,
   ) {}
 
   // ---- the seam ---------------------------------------------------------------------------
@@ -402,14 +408,14 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
 
   private compute(): Map<string, readonly ClusterEndpoint[]> {
     const next = new Map<string, readonly ClusterEndpoint[]>();
-    const addressType = this.config.addressType;
+    const merge = { addressType: this.config.addressType, serviceAccountLabel: this.config.serviceAccountLabel };
     const explicitNames = new Set(this.config.services.map((s) => s.name));
     for (const s of this.sources) {
       if (s.kind !== 'explicit' || !s.synced || !s.explicit) continue;
       const previous = this.view.get(s.explicit.name);
       next.set(
         s.explicit.name,
-        !s.dirty && previous ? previous : freeze(mergeSlices(s.informer.list(), s.explicit.port, { addressType })),
+        !s.dirty && previous ? previous : freeze(mergeSlices(s.informer.list(), s.explicit.port, merge)),
       );
     }
     const discovery = this.sources.filter((s) => s.kind === 'discovery');
@@ -455,7 +461,7 @@ export class KubernetesMembership implements OnModuleInit, OnModuleDestroy {
     }
     for (const name of this.discovered) {
       const byPort = groups.get(name);
-      const lists = byPort ? [...byPort.values()].map((g) => mergeSlices(g.slices, g.port, { addressType })) : [];
+      const lists = byPort ? [...byPort.values()].map((g) => mergeSlices(g.slices, g.port, merge)) : [];
       next.set(name, freeze(unionEndpoints(lists)));
     }
     return next;

@@ -1,5 +1,6 @@
 /**
- * Configuration of the Kubernetes membership source, read from the environment.
+ * Configuration of the Kubernetes membership source and of TokenReview (projected ServiceAccount
+ * tokens of reporters, LOOKASIDE_AUTH_MODE=kubernetes), read from the environment.
  *
  * | variable                          | default                  | meaning |
  * |-----------------------------------|--------------------------|---------|
@@ -13,6 +14,12 @@
  * | LOOKASIDE_K8S_ADDRESS_TYPE        | IPv4                     | `IPv4` or `IPv6`: which slices of a dual-stack Service to use. |
  * | LOOKASIDE_K8S_BACKOFF_MIN_MS      | 500                      | First delay before restarting a failed watch; doubles on each failure (with ±20% jitter). |
  * | LOOKASIDE_K8S_BACKOFF_MAX_MS      | 30000                    | Cap of that delay, and of the informer's own reconnect delay after a closed watch. |
+ * | LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL | lookaside.io/service-account | Label on a backend Service naming the ServiceAccount whose pods may report for it. |
+ * | LOOKASIDE_AUTH_K8S_AUDIENCES      | lookaside                | Comma separated audiences a reporter's token must carry (the `audience` of its projected token). |
+ * | LOOKASIDE_AUTH_K8S_CACHE_TTL_MS   | 60000                    | How long an accepted token is trusted without asking the API again (never past the token's `exp`). |
+ * | LOOKASIDE_AUTH_K8S_NEGATIVE_CACHE_TTL_MS | 5000              | How long a rejected token stays rejected without asking again. |
+ * | LOOKASIDE_AUTH_K8S_CACHE_SIZE     | 10000                    | Most tokens remembered (accepted and rejected); the oldest goes first. |
+ * | LOOKASIDE_AUTH_K8S_TIMEOUT_MS     | 5000                     | Longest wait for one TokenReview; then the caller is told to retry (UNAVAILABLE). |
  * | KUBECONFIG                        | (unset)                  | Standard kubeconfig path(s); when set it wins over the in-cluster service account. |
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +39,16 @@ export interface ServiceWatchConfig {
   port: PortSelector;
 }
 
+/** How projected ServiceAccount tokens are verified (see token-review.ts). */
+export interface TokenReviewConfig {
+  /** Sent as spec.audiences; an answer whose status.audiences shares none of them is a rejection. */
+  audiences: string[];
+  cacheTtlMs: number;
+  negativeCacheTtlMs: number;
+  cacheSize: number;
+  timeoutMs: number;
+}
+
 export interface KubernetesConfig {
   mode: KubernetesMode;
   /** True when the membership source runs. */
@@ -48,6 +65,9 @@ export interface KubernetesConfig {
   addressType: AddressType;
   backoffMinMs: number;
   backoffMaxMs: number;
+  /** Label of a Service (and so of its slices) naming the ServiceAccount allowed to report for it. */
+  serviceAccountLabel: string;
+  tokenReview: TokenReviewConfig;
 }
 
 export interface ConfigProbe {
@@ -136,9 +156,11 @@ export function loadKubernetesConfig(env: NodeJS.ProcessEnv = process.env, probe
   }
   const serviceLabel = (env.LOOKASIDE_K8S_SERVICE_LABEL ?? 'lookaside.io/service').trim();
   const portLabel = (env.LOOKASIDE_K8S_PORT_LABEL ?? 'lookaside.io/port-name').trim();
+  const serviceAccountLabel = (env.LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL ?? 'lookaside.io/service-account').trim();
   for (const [key, value] of [
     ['LOOKASIDE_K8S_SERVICE_LABEL', serviceLabel],
     ['LOOKASIDE_K8S_PORT_LABEL', portLabel],
+    ['LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL', serviceAccountLabel],
   ]) {
     if (!LABEL_KEY.test(value)) throw new KubernetesConfigError(`${key} "${value}" is not a valid label key`);
   }
@@ -151,6 +173,8 @@ export function loadKubernetesConfig(env: NodeJS.ProcessEnv = process.env, probe
   if (backoffMaxMs < backoffMinMs) {
     throw new KubernetesConfigError('LOOKASIDE_K8S_BACKOFF_MAX_MS must not be below LOOKASIDE_K8S_BACKOFF_MIN_MS');
   }
+
+  const tokenReview = loadTokenReviewConfig(env);
 
   const defaultNamespace = detectNamespace(env, probe);
   const entries = (env.LOOKASIDE_K8S_SERVICES ?? '').split(/[\s,]+/).filter((s) => s !== '');
@@ -205,5 +229,20 @@ export function loadKubernetesConfig(env: NodeJS.ProcessEnv = process.env, probe
     addressType,
     backoffMinMs,
     backoffMaxMs,
+    serviceAccountLabel,
+    tokenReview,
+  };
+}
+
+function loadTokenReviewConfig(env: NodeJS.ProcessEnv): TokenReviewConfig {
+  const audiences = [
+    ...new Set((env.LOOKASIDE_AUTH_K8S_AUDIENCES ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '')),
+  ];
+  return {
+    audiences: audiences.length > 0 ? audiences : ['lookaside'],
+    cacheTtlMs: positiveInt(env, 'LOOKASIDE_AUTH_K8S_CACHE_TTL_MS', 60_000),
+    negativeCacheTtlMs: positiveInt(env, 'LOOKASIDE_AUTH_K8S_NEGATIVE_CACHE_TTL_MS', 5_000),
+    cacheSize: positiveInt(env, 'LOOKASIDE_AUTH_K8S_CACHE_SIZE', 10_000),
+    timeoutMs: positiveInt(env, 'LOOKASIDE_AUTH_K8S_TIMEOUT_MS', 5_000),
   };
 }

@@ -54,7 +54,42 @@ describe('mergeSlices', () => {
       ],
       'grpc',
     );
-    assert.deepEqual(e, { host: '10.0.0.1', port: 50051, ready: true, serving: true, terminating: false, zone: 'z1', nodeName: 'n1', podName: 'p1' });
+    assert.deepEqual(e, {
+      host: '10.0.0.1',
+      port: 50051,
+      ready: true,
+      serving: true,
+      terminating: false,
+      zone: 'z1',
+      nodeName: 'n1',
+      podName: 'p1',
+      namespace: 'demo',
+      serviceAccount: '',
+    });
+  });
+
+  it("reads the slice's namespace and the service-account label (the Service's labels are copied onto its slices)", () => {
+    const label = 'lookaside.io/service-account';
+    const labelled = (name: string, namespace: string, labels: Record<string, string>, address: string): V1EndpointSlice =>
+      ({ metadata: { name, namespace, labels }, addressType: 'IPv4', ports: grpc, endpoints: [{ addresses: [address] }] }) as V1EndpointSlice;
+    const slices = [
+      labelled('echo-1', 'shop', { [label]: 'echo-sa' }, '10.0.0.1'),
+      labelled('echo-2', 'shop', {}, '10.0.0.2'),
+      labelled('echo-3', 'prod', { [label]: 'other-sa' }, '10.0.0.3'),
+    ];
+    assert.deepEqual(
+      mergeSlices(slices, 'grpc', { serviceAccountLabel: label }).map((e) => [e.host, e.namespace, e.serviceAccount]),
+      [
+        ['10.0.0.1', 'shop', 'echo-sa'],
+        ['10.0.0.2', 'shop', ''],
+        ['10.0.0.3', 'prod', 'other-sa'],
+      ],
+    );
+    assert.deepEqual(
+      mergeSlices(slices, 'grpc').map((e) => e.serviceAccount),
+      ['', '', ''],
+      'no label configured: no service account',
+    );
   });
 
   it('prefers the ready copy of an address listed twice, whatever the slice order', () => {
@@ -113,7 +148,18 @@ describe('resolveSlicePort', () => {
 });
 
 describe('unionEndpoints and sameEndpoints', () => {
-  const e = (host: string, ready = true) => ({ host, port: 1, ready, serving: ready, terminating: false, zone: '', nodeName: '', podName: '' });
+  const e = (host: string, ready = true, serviceAccount = '') => ({
+    host,
+    port: 1,
+    ready,
+    serving: ready,
+    terminating: false,
+    zone: '',
+    nodeName: '',
+    podName: '',
+    namespace: 'demo',
+    serviceAccount,
+  });
   it('unions lists with the same duplicate rule', () => {
     const u = unionEndpoints([[e('10.0.0.2'), e('10.0.0.1', false)], [e('10.0.0.1')]]);
     assert.deepEqual(u.map((x) => [x.host, x.ready]), [['10.0.0.1', true], ['10.0.0.2', true]]);
@@ -121,6 +167,8 @@ describe('unionEndpoints and sameEndpoints', () => {
   it('compares field by field', () => {
     assert.equal(sameEndpoints([e('a')], [e('a')]), true);
     assert.equal(sameEndpoints([e('a')], [e('a', false)]), false);
+    assert.equal(sameEndpoints([e('a', true, 'sa-1')], [e('a', true, 'sa-2')]), false, 'the service account counts');
+    assert.equal(sameEndpoints([e('a')], [{ ...e('a'), namespace: 'prod' }]), false, 'the namespace counts');
     assert.equal(sameEndpoints(undefined, []), false);
     assert.equal(sameEndpoints(undefined, undefined), true);
   });

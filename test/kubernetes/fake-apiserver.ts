@@ -11,7 +11,15 @@
  *   (code 410, reason Expired) on a 200 stream, or as an HTTP 410 Status response;
  * - kill() closes the listener and destroys every socket (a crashed apiserver); restart() listens
  *   again on the same port with the same store (etcd survives an apiserver restart).
+ *
+ * And authentication.k8s.io/v1 TokenReviews of the tokens it issues (issueToken: JWT-shaped
+ * projected ServiceAccount tokens; issueUserToken: a plain user's): POST .../tokenreviews answers
+ * 201 with status.authenticated, status.user (username, uid, groups, extra with the pod-name and
+ * pod-uid keys of a pod-bound token) and status.audiences (the intersection of spec.audiences, or
+ * the apiserver's own audience when none are asked, with the token's); an unknown, revoked,
+ * expired or wrong-audience token gets authenticated false and status.error, as the real one.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -57,11 +65,44 @@ interface Watcher {
 export interface Requests {
   lists: number;
   watches: number;
+  /** TokenReviews answered (not counting failNext() ones). */
+  tokenReviews: number;
   /** Watches answered with 410 (either form). */
   expired: number;
   /** Requests answered by failNext(). */
   failed: number;
 }
+
+export type RequestKind = 'list' | 'watch' | 'tokenreview' | 'any';
+
+/** What a TokenReview says about a token this server issued. */
+interface IssuedToken {
+  username: string;
+  uid: string;
+  groups: string[];
+  extra: Record<string, string[]>;
+  audiences: string[];
+  /** Seconds since the epoch. */
+  exp?: number;
+  revoked: boolean;
+}
+
+export interface ServiceAccountTokenSpec {
+  namespace: string;
+  serviceAccount: string;
+  /** Binds the token to this pod (a projected token); unset: not pod-bound. */
+  podName?: string;
+  podUid?: string;
+  /** Default ['lookaside']. */
+  audiences?: string[];
+  /** Default 3600. */
+  expiresInS?: number;
+}
+
+/** The apiserver's own audience: what a TokenReview without spec.audiences checks against. */
+export const API_AUDIENCE = 'https://kubernetes.default.svc.cluster.local';
+
+const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
@@ -92,7 +133,14 @@ export class FakeApiServer {
   expiredMode: 'event' | 'status' = 'event';
   /** When false, changes are stored but not sent to open watches (events "lost in transit"). */
   deliver = true;
-  readonly requests: Requests = { lists: 0, watches: 0, expired: 0, failed: 0 };
+  /** Delay before answering a TokenReview (to exercise client timeouts). */
+  tokenReviewDelayMs = 0;
+  /**
+   * When false, TokenReviews ignore audiences and return none, as an audience-unaware
+   * authenticator (e.g. an old webhook) does: the token is then good for the apiserver only.
+   */
+  audienceAware = true;
+  readonly requests: Requests = { lists: 0, watches: 0, tokenReviews: 0, expired: 0, failed: 0 };
 
   private server?: Server;
   private port = 0;
@@ -102,7 +150,9 @@ export class FakeApiServer {
   private readonly history: HistoryEvent[] = [];
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
-  private failures: { kind: 'list' | 'watch' | 'any'; status: number; remaining: number }[] = [];
+  private failures: { kind: RequestKind; status: number; remaining: number }[] = [];
+  private readonly tokens = new Map<string, IssuedToken>();
+  private tokenSerial = 0;
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -215,8 +265,71 @@ export class FakeApiServer {
   }
 
   /** The next `count` requests of `kind` are answered with `status`. */
-  failNext(kind: 'list' | 'watch' | 'any', status: number, count: number): void {
+  failNext(kind: RequestKind, status: number, count: number): void {
     this.failures.push({ kind, status, remaining: count });
+  }
+
+  /** A projected ServiceAccount token, shaped as the kubelet's (a JWT with the kubernetes.io claims; the signature is random). */
+  issueToken(spec: ServiceAccountTokenSpec): string {
+    const n = ++this.tokenSerial;
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.ceil(Date.now() / 1000) + (spec.expiresInS ?? 3600);
+    const audiences = spec.audiences ?? ['lookaside'];
+    const username = `system:serviceaccount:${spec.namespace}:${spec.serviceAccount}`;
+    const saUid = `uid-sa-${spec.namespace}-${spec.serviceAccount}`;
+    const jti = `jti-${n}`;
+    const pod = spec.podName === undefined ? undefined : { name: spec.podName, uid: spec.podUid ?? `uid-pod-${spec.podName}` };
+    const payload = {
+      aud: audiences,
+      exp,
+      iat: now,
+      nbf: now,
+      iss: API_AUDIENCE,
+      jti,
+      sub: username,
+      'kubernetes.io': {
+        namespace: spec.namespace,
+        serviceaccount: { name: spec.serviceAccount, uid: saUid },
+        ...(pod ? { pod } : {}),
+      },
+    };
+    const token = `${b64url({ alg: 'RS256', kid: 'fake-key' })}.${b64url(payload)}.${randomBytes(64).toString('base64url')}`;
+    const extra: Record<string, string[]> = { 'authentication.kubernetes.io/credential-id': [`JTI=${jti}`] };
+    if (pod) {
+      extra['authentication.kubernetes.io/pod-name'] = [pod.name];
+      extra['authentication.kubernetes.io/pod-uid'] = [pod.uid];
+    }
+    this.tokens.set(token, {
+      username,
+      uid: saUid,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${spec.namespace}`, 'system:authenticated'],
+      extra,
+      audiences,
+      exp,
+      revoked: false,
+    });
+    return token;
+  }
+
+  /** An opaque token of a plain user (a static token or an OIDC user: not a ServiceAccount). */
+  issueUserToken(spec: { username: string; groups?: string[]; audiences?: string[] }): string {
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(token, {
+      username: spec.username,
+      uid: `uid-user-${spec.username}`,
+      groups: [...(spec.groups ?? []), 'system:authenticated'],
+      extra: {},
+      audiences: spec.audiences ?? ['lookaside'],
+      revoked: false,
+    });
+    return token;
+  }
+
+  /** Invalidates a token (its pod or ServiceAccount was deleted). */
+  revokeToken(token: string): void {
+    const issued = this.tokens.get(token);
+    if (!issued) throw new Error('not a token of this server');
+    issued.revoked = true;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -262,8 +375,78 @@ export class FakeApiServer {
     res.end(text);
   }
 
+  private takeFailure(kind: Exclude<RequestKind, 'any'>): { status: number } | undefined {
+    const failure = this.failures.find((f) => f.remaining > 0 && (f.kind === 'any' || f.kind === kind));
+    if (!failure) return undefined;
+    failure.remaining--;
+    this.requests.failed++;
+    return failure;
+  }
+
+  private failWith(res: ServerResponse, status: number): void {
+    this.json(res, status, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: status, message: 'injected failure' });
+  }
+
+  private handleTokenReview(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const failure = this.takeFailure('tokenreview');
+      if (failure) {
+        this.failWith(res, failure.status);
+        return;
+      }
+      let review: { spec?: { token?: unknown; audiences?: unknown } };
+      try {
+        review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        this.json(res, 400, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400, message: 'invalid JSON' });
+        return;
+      }
+      const token = review.spec?.token;
+      if (typeof token !== 'string' || token === '') {
+        const message = 'token is required for TokenReview in authentication';
+        this.json(res, 400, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400, message });
+        return;
+      }
+      this.requests.tokenReviews++;
+      const asked = Array.isArray(review.spec?.audiences) ? (review.spec.audiences as string[]) : [];
+      const body = {
+        kind: 'TokenReview',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { creationTimestamp: null },
+        spec: review.spec,
+        status: this.reviewStatus(token, asked.length > 0 ? asked : [API_AUDIENCE]),
+      };
+      const answer = () => {
+        if (!res.destroyed) this.json(res, 201, body);
+      };
+      if (this.tokenReviewDelayMs > 0) setTimeout(answer, this.tokenReviewDelayMs);
+      else answer();
+    });
+  }
+
+  private reviewStatus(token: string, audiences: string[]): unknown {
+    const issued = this.tokens.get(token);
+    const refuse = (why: string) => ({ user: {}, error: `[invalid bearer token, ${why}]` });
+    if (!issued) return refuse('square/go-jose: error in cryptographic primitive');
+    if (issued.exp !== undefined && issued.exp * 1000 <= Date.now()) return refuse('service account token has expired');
+    if (issued.revoked) return refuse('service account token has been invalidated');
+    const user = { username: issued.username, uid: issued.uid, groups: issued.groups, ...(Object.keys(issued.extra).length ? { extra: issued.extra } : {}) };
+    if (!this.audienceAware) return { authenticated: true, user };
+    const common = audiences.filter((a) => issued.audiences.includes(a));
+    if (common.length === 0) {
+      return refuse(`token audiences ${JSON.stringify(issued.audiences)} is invalid for the target audiences ${JSON.stringify(audiences)}`);
+    }
+    return { authenticated: true, user, audiences: common };
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname === '/apis/authentication.k8s.io/v1/tokenreviews' && req.method === 'POST') {
+      this.handleTokenReview(req, res);
+      return;
+    }
     const m = url.pathname.match(/^\/apis\/discovery\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?endpointslices$/);
     if (req.method !== 'GET' || !m) {
       this.json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
@@ -271,11 +454,9 @@ export class FakeApiServer {
     }
     const namespace = m[1];
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    const failure = this.failures.find((f) => f.remaining > 0 && (f.kind === 'any' || f.kind === (watch ? 'watch' : 'list')));
+    const failure = this.takeFailure(watch ? 'watch' : 'list');
     if (failure) {
-      failure.remaining--;
-      this.requests.failed++;
-      this.json(res, failure.status, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: failure.status, message: 'injected failure' });
+      this.failWith(res, failure.status);
       return;
     }
     const selector = parseSelector(url.searchParams.get('labelSelector'));

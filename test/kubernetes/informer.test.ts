@@ -98,6 +98,8 @@ describe('EndpointSlice informer against a list/watch apiserver', () => {
       zone: 'zone-a',
       nodeName: 'node-0',
       podName: 'pod-0',
+      namespace: 'demo',
+      serviceAccount: '',
     });
     assert.equal(m.endpoints('other'), undefined);
     assert.equal(server.requests.lists, 1);

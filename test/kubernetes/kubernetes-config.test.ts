@@ -57,6 +57,47 @@ describe('Kubernetes configuration', () => {
     for (const env of bad) assert.throws(() => loadKubernetesConfig(env, noFiles), KubernetesConfigError, JSON.stringify(env));
   });
 
+  it('has TokenReview and service-account label defaults', () => {
+    const c = loadKubernetesConfig({}, noFiles);
+    assert.equal(c.serviceAccountLabel, 'lookaside.io/service-account');
+    assert.deepEqual(c.tokenReview, { audiences: ['lookaside'], cacheTtlMs: 60000, negativeCacheTtlMs: 5000, cacheSize: 10000, timeoutMs: 5000 });
+  });
+
+  it('reads the TokenReview settings and the service-account label', () => {
+    const c = loadKubernetesConfig(
+      {
+        LOOKASIDE_AUTH_K8S_AUDIENCES: ' lookaside, https://lookaside.example ,,lookaside',
+        LOOKASIDE_AUTH_K8S_CACHE_TTL_MS: '30000',
+        LOOKASIDE_AUTH_K8S_NEGATIVE_CACHE_TTL_MS: '1000',
+        LOOKASIDE_AUTH_K8S_CACHE_SIZE: '500',
+        LOOKASIDE_AUTH_K8S_TIMEOUT_MS: '2000',
+        LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL: 'example.com/reporter',
+      },
+      noFiles,
+    );
+    assert.equal(c.serviceAccountLabel, 'example.com/reporter');
+    assert.deepEqual(c.tokenReview, {
+      audiences: ['lookaside', 'https://lookaside.example'],
+      cacheTtlMs: 30000,
+      negativeCacheTtlMs: 1000,
+      cacheSize: 500,
+      timeoutMs: 2000,
+    });
+    assert.deepEqual(loadKubernetesConfig({ LOOKASIDE_AUTH_K8S_AUDIENCES: ' , ' }, noFiles).tokenReview.audiences, ['lookaside']);
+  });
+
+  it('refuses bad TokenReview settings and a bad service-account label', () => {
+    const bad: Record<string, string>[] = [
+      { LOOKASIDE_AUTH_K8S_CACHE_TTL_MS: '0' },
+      { LOOKASIDE_AUTH_K8S_NEGATIVE_CACHE_TTL_MS: '-1' },
+      { LOOKASIDE_AUTH_K8S_CACHE_SIZE: '1.5' },
+      { LOOKASIDE_AUTH_K8S_TIMEOUT_MS: 'soon' },
+      { LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL: 'not a label' },
+      { LOOKASIDE_K8S_SERVICE_ACCOUNT_LABEL: 'Bad_Prefix/name' },
+    ];
+    for (const env of bad) assert.throws(() => loadKubernetesConfig(env, noFiles), KubernetesConfigError, JSON.stringify(env));
+  });
+
   it('parses entries: [name=][namespace/]service[:port-name]', () => {
     assert.deepEqual(parseServiceEntry('ns/svc:', 'd', 'grpc'), { name: 'svc', namespace: 'ns', service: 'svc', port: { name: '', strict: true } });
     assert.deepEqual(parseServiceEntry('echo.v1=svc', 'd', 'grpc'), { name: 'echo.v1', namespace: 'd', service: 'svc', port: { name: 'grpc', strict: false } });

@@ -109,6 +109,8 @@ describe('Kubernetes manifests (kubectl kustomize)', () => {
     const kinds = base.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
     assert.deepEqual(kinds, [
       'ClusterRole/lookaside-endpointslice-reader',
+      'ClusterRole/lookaside-token-reviewer',
+      'ClusterRoleBinding/lookaside-token-reviewer',
       'ConfigMap/lookaside-config',
       'Deployment/lookaside',
       'Deployment/lookaside-redis',
@@ -119,28 +121,36 @@ describe('Kubernetes manifests (kubectl kustomize)', () => {
       'Service/lookaside-redis',
       'ServiceAccount/lookaside',
     ]);
-    for (const o of base.filter((x) => !['Namespace', 'ClusterRole'].includes(x.kind))) {
+    for (const o of base.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) {
       assert.equal(o.metadata.namespace, 'lookaside', `${o.kind}/${o.metadata.name} is namespaced`);
     }
   });
 
-  it('grants exactly list and watch on endpointslices, nothing else, to the lookaside ServiceAccount', () => {
+  it('grants list and watch on endpointslices in its namespace and create on tokenreviews, nothing else, to the lookaside ServiceAccount', () => {
+    const rulesOf = (role: Obj) =>
+      role.rules.map((r: Obj) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: [...r.verbs].sort(), resourceNames: r.resourceNames }));
     for (const objects of [base, managed]) {
       const roles = objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
-      assert.ok(roles.length > 0);
-      for (const role of roles) {
-        for (const rule of role.rules) {
-          assert.deepEqual(rule.apiGroups, ['discovery.k8s.io']);
-          assert.deepEqual(rule.resources, ['endpointslices']);
-          assert.deepEqual([...rule.verbs].sort(), ['list', 'watch']);
-          assert.equal(rule.resourceNames, undefined);
-        }
-      }
-      assert.equal(objects.filter((o) => o.kind === 'ClusterRoleBinding').length, 0, 'no cluster-wide grant by default');
-      for (const binding of objects.filter((o) => o.kind === 'RoleBinding')) {
+      assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata.name}`).sort(), [
+        'ClusterRole/lookaside-endpointslice-reader',
+        'ClusterRole/lookaside-token-reviewer',
+      ]);
+      assert.deepEqual(rulesOf(find(objects, 'ClusterRole', 'lookaside-endpointslice-reader')), [
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'], resourceNames: undefined },
+      ]);
+      assert.deepEqual(rulesOf(find(objects, 'ClusterRole', 'lookaside-token-reviewer')), [
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'], resourceNames: undefined },
+      ]);
+      // TokenReviews are cluster-scoped: that grant alone is cluster-wide; EndpointSlices are read in the lookaside namespace only.
+      const clusterBindings = objects.filter((o) => o.kind === 'ClusterRoleBinding');
+      assert.deepEqual(clusterBindings.map((b) => b.roleRef.name), ['lookaside-token-reviewer']);
+      for (const binding of [...clusterBindings, ...objects.filter((o) => o.kind === 'RoleBinding')]) {
         assert.ok(roles.some((r) => r.kind === binding.roleRef.kind && r.metadata.name === binding.roleRef.name));
         assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'lookaside', namespace: 'lookaside' }]);
       }
+      const [readerBinding] = objects.filter((o) => o.kind === 'RoleBinding');
+      assert.equal(readerBinding.roleRef.name, 'lookaside-endpointslice-reader');
+      assert.equal(readerBinding.metadata.namespace, 'lookaside');
     }
     const deployment = find(base, 'Deployment', 'lookaside');
     assert.equal(deployment.spec.template.spec.serviceAccountName, 'lookaside');
@@ -202,6 +212,8 @@ describe('Kubernetes manifests (kubectl kustomize)', () => {
     const k8s = loadKubernetesConfig({ ...cm.data, KUBECONFIG: '/in-cluster-stand-in', POD_NAMESPACE: 'lookaside' }, { exists: () => false, read: () => '' });
     assert.equal(k8s.enabled, true);
     assert.deepEqual(k8s.discoveryNamespaces, ['lookaside']);
+    assert.equal(cm.data.LOOKASIDE_AUTH_MODE, 'kubernetes', 'reporters authenticate with projected ServiceAccount tokens');
+    assert.equal(loadConfig(cm.data).auth.mode, 'kubernetes');
   });
 
   it('points at a managed Redis through a Secret in the managed-redis overlay', () => {
@@ -228,7 +240,31 @@ describe('Kubernetes manifests (kubectl kustomize)', () => {
     }
     const backend = find(examples, 'Deployment', 'echo');
     assert.deepEqual(backend.spec.template.spec.containers[0].env.find((e: Obj) => e.name === 'POD_IP').valueFrom.fieldRef, { fieldPath: 'status.podIP' });
+    assert.equal(svc.metadata.labels['lookaside.io/service-account'], backend.spec.template.spec.serviceAccountName, "the Service names its pods' ServiceAccount");
     assert.match(readFileSync(join(ROOT, 'k8s/examples/src/client.ts'), 'utf8'), /'lookaside:\/\/\/echo'/);
     assert.match(readFileSync(join(ROOT, 'k8s/examples/src/backend.ts'), 'utf8'), /new BackendReporter\(/);
+  });
+
+  it('gives the example backend its own ServiceAccount and a projected token for lookaside, which lookaside accepts', () => {
+    const backend = find(examples, 'Deployment', 'echo');
+    const pod = backend.spec.template.spec;
+    const sa = find(examples, 'ServiceAccount', pod.serviceAccountName);
+    assert.notEqual(sa.metadata.name, 'default');
+    assert.equal(pod.automountServiceAccountToken, false, 'no Kubernetes API token: the backend does not call the API');
+    const sources = pod.volumes.flatMap((v: Obj) => (v.projected?.sources ?? []).map((src: Obj) => ({ volume: v.name, ...src })));
+    const projected = sources.find((src: Obj) => src.serviceAccountToken);
+    assert.ok(projected, 'a projected serviceAccountToken volume');
+    assert.deepEqual(projected.serviceAccountToken, { audience: 'lookaside', expirationSeconds: 3600, path: 'token' });
+    const [c] = pod.containers;
+    const mount = c.volumeMounts.find((m: Obj) => m.name === projected.volume);
+    assert.equal(mount.mountPath, '/var/run/secrets/lookaside');
+    assert.equal(mount.readOnly, true);
+    const tokenFile = c.env.find((e: Obj) => e.name === 'LOOKASIDE_TOKEN_FILE').value;
+    assert.equal(tokenFile, `${mount.mountPath}/${projected.serviceAccountToken.path}`, 'the reporter reads the projected token');
+    assert.match(readFileSync(join(ROOT, 'client-sdk/src/auth-token.ts'), 'utf8'), /TOKEN_FILE_ENV = 'LOOKASIDE_TOKEN_FILE'/, 'the variable the SDK reads');
+
+    const cm = base.find((o) => o.kind === 'ConfigMap')!;
+    const audiences = loadKubernetesConfig({ ...cm.data, KUBECONFIG: '/k' }, { exists: () => false, read: () => '' }).tokenReview.audiences;
+    assert.ok(audiences.includes(projected.serviceAccountToken.audience), "lookaside asks for the token's audience");
   });
 });

@@ -7,11 +7,26 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NestFactory } from '@nestjs/core';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubernetesMembership, KubernetesModule, loadKubernetesConfig } from '../../src/kubernetes/index.js';
+import { KubernetesMembership, KubernetesModule, loadKubernetesConfig, TokenReviewer, TokenReviewUnavailableError } from '../../src/kubernetes/index.js';
 import { FakeApiServer } from './fake-apiserver.js';
 import { ip, range, slice, until } from './helpers.js';
 
 const KEYS = ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'LOOKASIDE_K8S', 'LOOKASIDE_K8S_SERVICES', 'LOOKASIDE_K8S_DISCOVERY_NAMESPACES'];
+
+function writeKubeconfig(path: string, server: string): void {
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: fake, cluster: {server: "' + server + '", insecure-skip-tls-verify: true}}]',
+      'users: [{name: fake, user: {token: fake}}]',
+      'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
+      'current-context: fake',
+      '',
+    ].join('\n'),
+  );
+}
 
 function withEnv(env: Record<string, string>): () => void {
   const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
@@ -37,6 +52,7 @@ describe('KubernetesModule', () => {
       assert.equal(m.enabled(), false);
       assert.equal(m.watches('echo'), false);
       assert.equal(m.endpoints('echo'), undefined);
+      await assert.rejects(app.get(TokenReviewer).review('token'), new TokenReviewUnavailableError('no Kubernetes credentials'));
       await app.close();
     } finally {
       restore();
@@ -48,18 +64,7 @@ describe('KubernetesModule', () => {
     await server.start();
     server.apply(slice('echo-1', 'echo', range(0, 3)));
     const kubeconfig = join(dir, 'config');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters: [{name: fake, cluster: {server: "' + server.url + '", insecure-skip-tls-verify: true}}]',
-        'users: [{name: fake, user: {token: fake}}]',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
-        'current-context: fake',
-        '',
-      ].join('\n'),
-    );
+    writeKubeconfig(kubeconfig, server.url);
     const restore = withEnv({ KUBECONFIG: kubeconfig, LOOKASIDE_K8S: 'on', LOOKASIDE_K8S_SERVICES: 'echo=demo/echo' });
     try {
       const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
@@ -68,12 +73,44 @@ describe('KubernetesModule', () => {
       assert.equal(m.enabled(), true);
       assert.equal(await m.whenSynced(5000), true, JSON.stringify(m.status()));
       assert.deepEqual(m.endpoints('echo')!.map((e) => e.host), [ip(0), ip(1), ip(2)]);
+      const token = server.issueToken({ namespace: 'demo', serviceAccount: 'echo', podName: 'pod-0' });
+      const review = await app.get(TokenReviewer).review(token);
+      assert.equal(review.authenticated && review.identity.podName, 'pod-0', 'TokenReview through the same kubeconfig');
       await until(() => server.openWatches === 1, 'watch open');
       await app.close();
       await until(() => server.openWatches === 0, 'watch closed by app.close()');
     } finally {
       restore();
       await server.close();
+    }
+  });
+
+  it('reviews tokens with the credentials found even when membership is off', async () => {
+    const server = new FakeApiServer();
+    await server.start();
+    const kubeconfig = join(dir, 'reviews-only');
+    writeKubeconfig(kubeconfig, server.url);
+    const restore = withEnv({ KUBECONFIG: kubeconfig });
+    try {
+      const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
+      assert.equal(app.get(KubernetesMembership).enabled(), false, 'nothing to watch');
+      const review = await app.get(TokenReviewer).review(server.issueToken({ namespace: 'demo', serviceAccount: 'ci' }));
+      assert.equal(review.authenticated && review.identity.serviceAccount, 'ci');
+      await app.close();
+    } finally {
+      restore();
+      await server.close();
+    }
+  });
+
+  it('starts with an unreadable kubeconfig when nothing is watched, TokenReview then being unavailable', async () => {
+    const restore = withEnv({ KUBECONFIG: join(dir, 'missing') });
+    try {
+      const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
+      await assert.rejects(app.get(TokenReviewer).review('token'), new TokenReviewUnavailableError('no Kubernetes credentials'));
+      await app.close();
+    } finally {
+      restore();
     }
   });
 

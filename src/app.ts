@@ -2,11 +2,14 @@ import 'reflect-metadata';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import { ConsoleLogger, Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import type { LookasideConfig } from './config/config.js';
+import type { LogSettings, LookasideConfig } from './config/config.js';
 import { AppModule } from './app.module.js';
+import { MetricsService } from './common/metrics.service.js';
+import { CertificateSource } from './security/certificates.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** protos/ beside src/ (development) or beside dist/ (built image). */
@@ -17,7 +20,21 @@ export const PROTO_FILES = [
   'lookaside/v1/reports.proto',
   'lookaside/v1/assignments.proto',
   'lookaside/v1/registry.proto',
+  'grpc/health/v1/health.proto',
 ];
+
+/** Nest's levels for each LOOKASIDE_LOG_LEVEL: each includes the ones above it. */
+const LEVELS: Record<LogSettings['level'], LogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** The logger LOOKASIDE_LOG_FORMAT and LOOKASIDE_LOG_LEVEL ask for: one JSON object per line by default. */
+export function createLogger(settings: LogSettings): LoggerService {
+  return new ConsoleLogger({ json: settings.format === 'json', logLevels: LEVELS[settings.level], colors: false });
+}
 
 const TYPES: Record<string, unknown> = { String, Number };
 
@@ -31,17 +48,49 @@ export function protoLoaderOptions(): Record<string, unknown> {
   return { ...options, includeDirs: [PROTO_DIR] };
 }
 
-/** Starts one replica: the gRPC APIs on config.grpcAddress, admin HTTP on config.httpPort. */
-export async function startLookaside(config: LookasideConfig, logger: LogLevel[] | false = ['log', 'warn', 'error']): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger, abortOnError: false });
+/**
+ * Starts one replica: the gRPC APIs on config.grpcAddress, admin HTTP on config.httpPort, both
+ * over TLS when certificates are configured (reloaded from their files without a restart).
+ */
+export async function startLookaside(config: LookasideConfig, logger: LoggerService | LogLevel[] | false = createLogger(config.log)): Promise<INestApplication> {
+  // The metrics live in the app, which needs the certificates first: count reloads once it exists.
+  let metrics: MetricsService | undefined;
+  const log = new Logger('Certificates');
+  const certificates = config.tls
+    ? CertificateSource.load(config.tls, config.fileReloadIntervalMs, {
+        reloaded(fingerprint) {
+          metrics?.fileReloads.inc({ file: 'certificates', result: 'ok' });
+          log.log(`certificate reloaded: sha256 ${fingerprint}`);
+        },
+        failed(error) {
+          metrics?.fileReloads.inc({ file: 'certificates', result: 'error' });
+          log.error(`${error.message}; serving the previous certificate`);
+        },
+      })
+    : undefined;
+  const httpsOptions = certificates && config.tls!.admin ? certificates.httpsOptions() : undefined;
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(AppModule.forRoot(config), { logger, abortOnError: false, httpsOptions });
+  } catch (error) {
+    certificates?.close();
+    throw error;
+  }
+  metrics = app.get(MetricsService);
+  if (certificates) {
+    if (httpsOptions) certificates.attach(app.getHttpServer() as TlsServer);
+    app.getHttpServer().once('close', () => certificates.close());
+  }
   app.connectMicroservice<MicroserviceOptions>(
     {
       transport: Transport.GRPC,
       options: {
-        package: ['grpc.lb.v1', 'lookaside.v1'],
+        package: ['grpc.lb.v1', 'lookaside.v1', 'grpc.health.v1'],
         protoPath: PROTO_FILES,
         url: config.grpcAddress,
         loader: protoLoaderOptions(),
+        credentials: certificates?.grpcCredentials(),
+        channelOptions: { 'grpc.max_concurrent_streams': config.limits.maxStreamsPerConnection },
         maxReceiveMessageLength: config.limits.maxMessageBytes,
         maxMetadataSize: 16 * 1024,
         keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, keepalivePermitWithoutCalls: 1 },

@@ -32,6 +32,7 @@ function backend(n: number, l: LoadSample | null, state: BackendState = 'SERVING
     labels: {},
     token: `t${n}`,
     session: `s${n}`,
+    principal: '',
     state,
     load: l,
     smoothed: null,

@@ -23,6 +23,48 @@ export interface Limits {
   maxStatsTokens: number;
   /** Largest gRPC message the service accepts. */
   maxMessageBytes: number;
+  /** Known services at most; a registration for a new one past it gets RESOURCE_EXHAUSTED. */
+  maxServices: number;
+  /** Concurrent HTTP/2 streams (calls) one client connection may hold, whatever the API. */
+  maxStreamsPerConnection: number;
+  /** Open report streams one client connection may hold. */
+  maxReportStreamsPerConnection: number;
+  /** Registrations one client connection may make per second (a bucket of this many, refilled continuously). */
+  maxRegistrationsPerSecond: number;
+  /** Largest token file accepted. */
+  maxTokenFileBytes: number;
+  /** Dashboard event streams open at once. */
+  maxDashboardClients: number;
+}
+
+/** TLS on both listeners; null = plaintext. */
+export interface TlsSettings {
+  certFile: string;
+  keyFile: string;
+  /** Clients must present a certificate signed by this CA (mTLS); undefined = no client certificates. */
+  clientCaFile: string | undefined;
+  /** The admin HTTP port serves TLS with the same certificate. */
+  admin: boolean;
+}
+
+export type AuthMode = 'off' | 'tokens' | 'kubernetes';
+/** The reading APIs that can be made to require authentication. */
+export type ReaderApi = 'watch' | 'balance_load' | 'registry' | 'admin';
+export const READER_APIS: readonly ReaderApi[] = ['watch', 'balance_load', 'registry', 'admin'];
+
+export interface AuthSettings {
+  mode: AuthMode;
+  /** The token file (token -> services); required in tokens mode, optional beside kubernetes. */
+  tokenFile: string | undefined;
+  /** Reading APIs that require a credential too (reporters always do once auth is on). */
+  readers: ReadonlySet<ReaderApi>;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface LogSettings {
+  level: LogLevel;
+  format: 'json' | 'text';
 }
 
 export interface PolicyOptions {
@@ -81,6 +123,23 @@ export interface LookasideConfig {
   clientStatsIntervalMs: number;
   clientStatsWindowMs: number;
   maxServerListEntries: number;
+  /** How often certificate and token files are checked for changes. */
+  fileReloadIntervalMs: number;
+  /** How often services without backends or a Kubernetes view are forgotten. */
+  servicePruneIntervalMs: number;
+  /** How often the dashboard's view is re-read while someone watches (and how old a view a scrape may reuse). */
+  fleetRefreshMs: number;
+  /** Backends the fleet view (dashboard, per-backend metrics) holds at most. */
+  fleetMaxBackends: number;
+  /** How often grpc.health.v1 Watch streams re-check readiness. */
+  healthCheckIntervalMs: number;
+  /** Longest a readiness check waits for the store before it counts as failed. */
+  healthCheckTimeoutMs: number;
+  /** Comment lines sent this often on idle dashboard event streams, so proxies keep them open. */
+  dashboardKeepAliveMs: number;
+  tls: TlsSettings | null;
+  auth: AuthSettings;
+  log: LogSettings;
   policy: PolicyOptions;
   limits: Limits;
 }
@@ -107,6 +166,47 @@ function readNumber(env: Env, { env: name, fallback, min = 0, max = Number.MAX_S
 function readString(env: Env, { env: name, fallback }: Setting<string>): string {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const value = readString(env, { env: name, fallback }).toLowerCase();
+  if (!(choices as readonly string[]).includes(value)) throw new Error(`${name}=${env[name]}: expected one of ${choices.join(', ')}`);
+  return value as T;
+}
+
+function optionalFile(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+function loadTls(env: Env): TlsSettings | null {
+  const certFile = optionalFile(env, 'LOOKASIDE_TLS_CERT_FILE');
+  const keyFile = optionalFile(env, 'LOOKASIDE_TLS_KEY_FILE');
+  const clientCaFile = optionalFile(env, 'LOOKASIDE_TLS_CLIENT_CA_FILE');
+  if (!certFile !== !keyFile) throw new Error('LOOKASIDE_TLS_CERT_FILE and LOOKASIDE_TLS_KEY_FILE are set together or not at all');
+  if (!certFile || !keyFile) {
+    if (clientCaFile) throw new Error('LOOKASIDE_TLS_CLIENT_CA_FILE needs LOOKASIDE_TLS_CERT_FILE and LOOKASIDE_TLS_KEY_FILE: client certificates are checked over TLS');
+    return null;
+  }
+  return { certFile, keyFile, clientCaFile, admin: readChoice(env, 'LOOKASIDE_TLS_ADMIN', ['on', 'off'], 'on') === 'on' };
+}
+
+function loadAuth(env: Env): AuthSettings {
+  const mode = readChoice<AuthMode>(env, 'LOOKASIDE_AUTH_MODE', ['off', 'tokens', 'kubernetes'], 'off');
+  const tokenFile = optionalFile(env, 'LOOKASIDE_AUTH_TOKEN_FILE');
+  if (mode === 'tokens' && !tokenFile) throw new Error('LOOKASIDE_AUTH_MODE=tokens needs LOOKASIDE_AUTH_TOKEN_FILE');
+  const listed = readString(env, { env: 'LOOKASIDE_AUTH_READERS', fallback: 'none' })
+    .toLowerCase()
+    .split(/[\s,]+/)
+    .filter((s) => s !== '');
+  const readers = new Set<ReaderApi>();
+  for (const entry of listed) {
+    if (entry === 'none') continue;
+    if (entry === 'all') READER_APIS.forEach((api) => readers.add(api));
+    else if ((READER_APIS as readonly string[]).includes(entry)) readers.add(entry as ReaderApi);
+    else throw new Error(`LOOKASIDE_AUTH_READERS: "${entry}" is not one of none, all, ${READER_APIS.join(', ')}`);
+  }
+  if (readers.size > 0 && mode === 'off') throw new Error('LOOKASIDE_AUTH_READERS needs LOOKASIDE_AUTH_MODE=tokens or kubernetes');
+  return { mode, tokenFile, readers };
 }
 
 export function loadConfig(env: Env = process.env): LookasideConfig {
@@ -139,6 +239,19 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
     clientStatsIntervalMs,
     clientStatsWindowMs: num('LOOKASIDE_CLIENT_STATS_WINDOW_MS', 10_000, 1000, 3_600_000),
     maxServerListEntries: num('LOOKASIDE_MAX_SERVER_LIST_ENTRIES', 100, 1, 100_000),
+    fileReloadIntervalMs: num('LOOKASIDE_FILE_RELOAD_INTERVAL_MS', 5000, 100, 3_600_000),
+    servicePruneIntervalMs: num('LOOKASIDE_SERVICE_PRUNE_INTERVAL_MS', 60_000, 1000, 86_400_000),
+    fleetRefreshMs: num('LOOKASIDE_FLEET_REFRESH_MS', 1000, 100, 600_000),
+    fleetMaxBackends: num('LOOKASIDE_FLEET_MAX_BACKENDS', 10_000, 0, 1_000_000),
+    healthCheckIntervalMs: num('LOOKASIDE_HEALTH_CHECK_INTERVAL_MS', 5000, 100, 600_000),
+    healthCheckTimeoutMs: num('LOOKASIDE_HEALTH_CHECK_TIMEOUT_MS', 2000, 10, 600_000),
+    dashboardKeepAliveMs: num('LOOKASIDE_DASHBOARD_KEEPALIVE_MS', 15_000, 100, 600_000),
+    tls: loadTls(env),
+    auth: loadAuth(env),
+    log: {
+      level: readChoice<LogLevel>(env, 'LOOKASIDE_LOG_LEVEL', ['error', 'warn', 'info', 'debug'], 'info'),
+      format: readChoice(env, 'LOOKASIDE_LOG_FORMAT', ['json', 'text'], 'json'),
+    },
     policy: {
       minWeightRatio,
       maxWeightRatio,
@@ -176,6 +289,12 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       maxBackendsPerService: num('LOOKASIDE_MAX_BACKENDS_PER_SERVICE', 10_000, 1, 1_000_000),
       maxStatsTokens: num('LOOKASIDE_MAX_STATS_TOKENS', 10_000, 1, 1_000_000),
       maxMessageBytes: num('LOOKASIDE_MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      maxServices: num('LOOKASIDE_MAX_SERVICES', 10_000, 1, 1_000_000),
+      maxStreamsPerConnection: num('LOOKASIDE_MAX_STREAMS_PER_CONNECTION', 1000, 1, 100_000),
+      maxReportStreamsPerConnection: num('LOOKASIDE_MAX_REPORT_STREAMS_PER_CONNECTION', 16, 1, 100_000),
+      maxRegistrationsPerSecond: num('LOOKASIDE_MAX_REGISTRATIONS_PER_SECOND', 10, 0.1, 100_000),
+      maxTokenFileBytes: 1024 * 1024,
+      maxDashboardClients: num('LOOKASIDE_MAX_DASHBOARD_CLIENTS', 50, 1, 10_000),
     },
   };
 }

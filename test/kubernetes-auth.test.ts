@@ -64,6 +64,8 @@ describe('kubernetes auth: TokenReview, bound to the pod and to the Service labe
         LOOKASIDE_K8S_SERVICES: 'echo=demo/echo:grpc,other=demo/other:grpc',
         LOOKASIDE_AUTH_MODE: 'kubernetes',
         LOOKASIDE_AUTH_K8S_NEGATIVE_CACHE_TTL_MS: '100',
+        // Every attempt here shares one connection; the rate limit has its own test (limits).
+        LOOKASIDE_MAX_REGISTRATIONS_PER_SECOND: '1000',
       },
     });
     c = clients(service.grpcAddress);

@@ -19,7 +19,8 @@ describe('bad input gets INVALID_ARGUMENT naming the field, and changes nothing'
   let bystander: ReturnType<typeof openReport>;
 
   before(async () => {
-    service = await startService();
+    // Every case here registers on one shared connection; the rate limit has its own test (limits).
+    service = await startService({ env: { LOOKASIDE_MAX_REGISTRATIONS_PER_SECOND: '1000' } });
     c = clients(service.grpcAddress);
     // A healthy backend whose stream must not notice any of the bad input below.
     bystander = openReport(c);

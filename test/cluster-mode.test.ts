@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,18 +33,7 @@ describe('cluster mode: EndpointSlices define membership, reports add load', () 
       slice('echo-a', 'echo', [endpoint(1), endpoint(2), endpoint(3, { ready: false, serving: true, terminating: true })]),
     );
     const kubeconfig = join(dir, 'config');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: fake, cluster: {server: "${apiserver.url}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: fake, user: {token: fake}}]',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
-        'current-context: fake',
-        '',
-      ].join('\n'),
-    );
+    apiserver.writeKubeconfig(kubeconfig);
     redis = await startRedis();
     const prefix = uniquePrefix();
     const env = {

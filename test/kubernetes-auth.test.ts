@@ -1,7 +1,7 @@
 // LOOKASIDE_AUTH_MODE=kubernetes against the fake apiserver: projected ServiceAccount tokens are
 // verified with TokenReview and bound to their pod's endpoint, over real gRPC.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -45,18 +45,7 @@ describe('kubernetes auth: TokenReview, bound to the pod and to the Service labe
     apiserver.apply(slice('echo-a', 'echo', [endpoint(1), endpoint(2)], { labels: { [SA_LABEL]: 'echo' } }));
     apiserver.apply(slice('other-a', 'other', [endpoint(5)]));
     const kubeconfig = join(dir, 'config');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: fake, cluster: {server: "${apiserver.url}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: fake, user: {token: fake}}]',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
-        'current-context: fake',
-        '',
-      ].join('\n'),
-    );
+    apiserver.writeKubeconfig(kubeconfig);
     service = await startServiceProcess({
       env: {
         KUBECONFIG: kubeconfig,

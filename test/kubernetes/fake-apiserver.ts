@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { writeFileSync } from 'node:fs';
 
 export interface SliceEndpoint {
   addresses: string[];
@@ -156,6 +157,22 @@ export class FakeApiServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Writes a kubeconfig at `path` that points client-node at this server (namespace demo). */
+  writeKubeconfig(path: string): void {
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: fake, cluster: {server: "${this.url}", insecure-skip-tls-verify: true}}]`,
+        'users: [{name: fake, user: {token: fake}}]',
+        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
+        'current-context: fake',
+        '',
+      ].join('\n'),
+    );
   }
 
   get resourceVersion(): string {

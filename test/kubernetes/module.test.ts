@@ -1,7 +1,7 @@
 /** KubernetesModule through Nest DI: inert when not configured; loads KUBECONFIG when it is. */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,21 +12,6 @@ import { FakeApiServer } from './fake-apiserver.js';
 import { ip, range, slice, until } from './helpers.js';
 
 const KEYS = ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'LOOKASIDE_K8S', 'LOOKASIDE_K8S_SERVICES', 'LOOKASIDE_K8S_DISCOVERY_NAMESPACES'];
-
-function writeKubeconfig(path: string, server: string): void {
-  writeFileSync(
-    path,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters: [{name: fake, cluster: {server: "' + server + '", insecure-skip-tls-verify: true}}]',
-      'users: [{name: fake, user: {token: fake}}]',
-      'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: demo}}]',
-      'current-context: fake',
-      '',
-    ].join('\n'),
-  );
-}
 
 function withEnv(env: Record<string, string>): () => void {
   const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
@@ -64,7 +49,7 @@ describe('KubernetesModule', () => {
     await server.start();
     server.apply(slice('echo-1', 'echo', range(0, 3)));
     const kubeconfig = join(dir, 'config');
-    writeKubeconfig(kubeconfig, server.url);
+    server.writeKubeconfig(kubeconfig);
     const restore = withEnv({ KUBECONFIG: kubeconfig, LOOKASIDE_K8S: 'on', LOOKASIDE_K8S_SERVICES: 'echo=demo/echo' });
     try {
       const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });
@@ -89,7 +74,7 @@ describe('KubernetesModule', () => {
     const server = new FakeApiServer();
     await server.start();
     const kubeconfig = join(dir, 'reviews-only');
-    writeKubeconfig(kubeconfig, server.url);
+    server.writeKubeconfig(kubeconfig);
     const restore = withEnv({ KUBECONFIG: kubeconfig });
     try {
       const app = await NestFactory.createApplicationContext(KubernetesModule, { logger: false });

@@ -6,15 +6,17 @@ import { startService, type RunningService } from './support/lookaside.js';
 import { openReport } from './support/streams.js';
 import { waitFor } from './support/ports.js';
 
+/** A client on a connection of its own (distinct channel options give distinct connections). */
+function separateConnection(service: RunningService, opened: Clients[]): Clients {
+  const c = clients(service.grpcAddress, { 'lookaside.test.connection': opened.length });
+  opened.push(c);
+  return c;
+}
+
 describe('resource bounds: per-connection report streams and registrations, and the number of services', () => {
   let service: RunningService;
   const opened: Clients[] = [];
-  /** A client on a connection of its own (distinct channel options give distinct connections). */
-  const connection = () => {
-    const c = clients(service.grpcAddress, { 'lookaside.test.connection': opened.length });
-    opened.push(c);
-    return c;
-  };
+  const connection = () => separateConnection(service, opened);
   const metric = async (name: string) => {
     const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
     const match = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text);
@@ -86,11 +88,7 @@ describe('resource bounds: per-connection report streams and registrations, and 
 describe('resource bounds: registrations per second on one connection', () => {
   let service: RunningService;
   const opened: Clients[] = [];
-  const connection = () => {
-    const c = clients(service.grpcAddress, { 'lookaside.test.connection': opened.length });
-    opened.push(c);
-    return c;
-  };
+  const connection = () => separateConnection(service, opened);
   /** 'registered', or the status the stream ended with. */
   const outcome = (r: ReturnType<typeof openReport>) =>
     waitFor('an ack or an end', () => r.recorded.status ?? (r.recorded.messages.length > 0 ? ('registered' as const) : undefined));

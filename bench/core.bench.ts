@@ -90,7 +90,17 @@ async function propagation(address: string, n: number): Promise<{ n: number; p50
 }
 
 const redis = await startRedis();
-const service = await startServiceProcess({ redisUrl: redis.url, redisPrefix: uniquePrefix() });
+// This process plays a whole fleet and all its clients over a few connections; the
+// per-connection limits are for real clients, one process each.
+const service = await startServiceProcess({
+  redisUrl: redis.url,
+  redisPrefix: uniquePrefix(),
+  env: {
+    LOOKASIDE_MAX_STREAMS_PER_CONNECTION: '100000',
+    LOOKASIDE_MAX_REPORT_STREAMS_PER_CONNECTION: '100000',
+    LOOKASIDE_MAX_REGISTRATIONS_PER_SECOND: '100000',
+  },
+});
 try {
   const ingest = await reportThroughput(service.grpcAddress);
   console.log(`reports ingested: ${ingest.perSecond.toFixed(0)}/s by one replica with Redis, ${ingest.backends} backends reporting, ${REPORT_SECONDS} s`);

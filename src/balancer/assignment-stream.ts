@@ -60,12 +60,14 @@ export function serveAssignmentStream<Req, Res>(
     }
   });
 
+  // The labelled child once per stream: a push to thousands of streams skips the label lookup.
+  const pushed = metrics.assignmentsPushed.labels({ api });
   const push = (assignment: ServiceAssignment) => {
     current = assignment;
     const message = protocol.render(assignment);
     if (message === undefined) return;
     call.write(message);
-    metrics.assignmentsPushed.inc({ api });
+    pushed.inc();
   };
 
   const stream = serveStream(call, {

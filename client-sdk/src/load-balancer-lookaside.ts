@@ -1,9 +1,11 @@
 // The `lookaside` LB policy: one subchannel per assigned address, kept across updates (diffed
 // by address) and connected eagerly, and a WeightedPicker over the READY, serving ones. Works
 // with any resolver; without a LookasideResolution attribute every address has weight 1.
-import { connectivityState, experimental, status, type ChannelOptions } from '@grpc/grpc-js';
+import { connectivityState, experimental, status, type ChannelOptions, type Metadata } from '@grpc/grpc-js';
+import { CALL_LOAD_TRAILER, decodeCallLoad, type CallLoadFigures } from './call-load-trailer.js';
 import type { LoadRecorder, TokenCounters } from './load-recorder.js';
-import { CallLoad, WeightedPicker, type PickTarget } from './picker.js';
+import { CHANNEL_OPTION } from './options.js';
+import { CallLoad, DEFAULT_TARGET_UTILIZATION, WeightedPicker, type PickTarget } from './picker.js';
 import { DEFAULT_BACKEND, LB_POLICY_NAME, RESOLUTION_ATTRIBUTE, type BackendInfo, type LookasideResolution } from './resolution.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -38,6 +40,19 @@ interface Backend {
   readonly load: CallLoad;
 }
 
+/** Reused by every call end: decodeCallLoad fills it in place (calls end one at a time). */
+const trailerFigures: CallLoadFigures = { requestsInFlight: -1, utilization: -1 };
+
+/** The call's end on this client, then what the backend said of its load in the trailer, if anything. */
+function callEnded(load: CallLoad, code: status, trailer: Metadata): void {
+  const now = performance.now();
+  load.ended(code !== status.OK, now);
+  const values = trailer.get(CALL_LOAD_TRAILER);
+  if (values.length === 1 && Buffer.isBuffer(values[0]) && decodeCallLoad(values[0], trailerFigures)) {
+    load.observed(trailerFigures.requestsInFlight, trailerFigures.utilization, now);
+  }
+}
+
 function completeResult(subchannel: SubchannelInterface, counters: TokenCounters | null, load: CallLoad): PickResult {
   return {
     pickResultType: experimental.PickResultType.COMPLETE,
@@ -50,19 +65,26 @@ function completeResult(subchannel: SubchannelInterface, counters: TokenCounters
         }
       : () => load.started(),
     onCallEnded: counters
-      ? (code) => {
+      ? (code, _details, trailer) => {
           counters.finished++;
           if (code !== status.OK) counters.failed++;
-          load.ended(code !== status.OK);
+          callEnded(load, code, trailer);
         }
-      : (code) => load.ended(code !== status.OK),
+      : (code, _details, trailer) => callEnded(load, code, trailer),
   };
+}
+
+/** The channel's `lookaside.target_utilization`, when it is a utilization above 0. */
+function targetUtilization(options: ChannelOptions): number {
+  const value = options[CHANNEL_OPTION.targetUtilization];
+  return typeof value === 'number' && value > 0 && Number.isFinite(value) ? value : DEFAULT_TARGET_UTILIZATION;
 }
 
 export class LookasideLoadBalancer implements experimental.LoadBalancer {
   private readonly backends = new Map<string, Backend>();
   private updatesPaused = false;
   private dropPpm = 0;
+  private targetUtilization = DEFAULT_TARGET_UTILIZATION;
   private recorder: LoadRecorder | null = null;
   private service = '';
   private emptyMessage = 'lookaside: no addresses';
@@ -96,6 +118,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     }
     this.recorder = resolution?.recorder ?? null;
     this.dropPpm = resolution?.dropPpm ?? 0;
+    this.targetUtilization = targetUtilization(options);
     this.service = resolution?.service ?? '';
     this.emptyMessage =
       resolution?.emptyMessage ?? `lookaside: the resolver returned no addresses${resolutionNote ? ` (${resolutionNote})` : ''}`;
@@ -196,7 +219,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     }
     if (ready.length > 0) {
       const drop = this.dropPpm > 0 ? { ppm: this.dropPpm, onDrop: this.recordDrop } : null;
-      this.helper.updateState(connectivityState.READY, new WeightedPicker(ready, drop), null);
+      this.helper.updateState(connectivityState.READY, new WeightedPicker(ready, drop, Math.random, undefined, this.targetUtilization), null);
     } else if (serving === 0) {
       const details =
         this.backends.size === 0

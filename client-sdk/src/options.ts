@@ -17,6 +17,11 @@ export const CHANNEL_OPTION = Object.freeze({
   fallbackTimeoutMs: 'lookaside.fallback_timeout_ms',
   /** The caller's zone, sent in WatchStart. */
   clientZone: 'lookaside.client_zone',
+  /**
+   * Utilization (0 to 1) below which a backend may take calls another avoids for its
+   * failures. Default: DEFAULT_TARGET_UTILIZATION (0.8), the service's default too.
+   */
+  targetUtilization: 'lookaside.target_utilization',
 });
 
 /** Client defaults. Each is overridable in registerLookaside() (and some per channel). */

@@ -1,6 +1,8 @@
 // The per-call pick: earliest-deadline-first over the READY backends' weights, refined by a
-// power of two choices on this client's own view of load, plus the assignment's load shedding. Pure and allocation-free per pick: the scheduler lives in typed
-// arrays and every pick result is built once, when the picker is.
+// power of two choices on the load this client sees (its own calls in flight, and the backend's
+// own count from the trailer of each answer), plus the assignment's load shedding. Pure and
+// allocation-free per pick: the scheduler lives in typed arrays and every pick result is built
+// once, when the picker is.
 import { experimental, Metadata, status } from '@grpc/grpc-js';
 
 type Picker = experimental.Picker;
@@ -127,8 +129,25 @@ export class DropAccumulator {
   }
 }
 
-/** What a recent failure rate of 1 adds to a backend's load score, in calls in flight (see CallLoad.score). */
+/**
+ * What a recent failure rate of 1 adds to a backend's load score, in calls in flight (see
+ * CallLoad.score); only while the other candidate has room (see WeightedPicker), since calls
+ * moved onto a saturated backend fail later, by deadline, instead of now.
+ */
 export const FAILURE_SCORE_PENALTY = 6;
+/**
+ * The utilization up to which a backend has room for calls avoided elsewhere for their
+ * failures; the channel option `lookaside.target_utilization` overrides it.
+ */
+export const DEFAULT_TARGET_UTILIZATION = 0.8;
+/**
+ * A backend's own count of calls in flight (from the trailer of an answer, see
+ * call-load-trailer.ts) counts in full when just read and fades to nothing over this long, or
+ * over REMOTE_LOAD_FRESH_LATENCIES times the latency average if longer: by then the calls it
+ * counted have ended and others have taken their place.
+ */
+export const REMOTE_LOAD_FRESH_MS = 100;
+export const REMOTE_LOAD_FRESH_LATENCIES = 2;
 /** Weight of the newest call in CallLoad's failure average (about the last 1/x calls count). */
 export const FAILURE_AVERAGE_WEIGHT = 0.2;
 /**
@@ -189,6 +208,11 @@ export class CallLoad {
   private readonly starts = new Float64Array(TRACKED_STARTS);
   private startsHead = 0;
   private startsCount = 0;
+  /** Other clients' calls in flight there, per the newest trailer; -1 before one. */
+  private othersInFlight = -1;
+  private othersAtMs = 0;
+  /** The backend's utilization per the newest trailer; -1 = unknown. */
+  private remoteUtilization = -1;
 
   started(nowMs: number = performance.now()): void {
     if (this.inFlight === 0 && this.latencyMs > 0 && this.idleTooLong(nowMs)) this.relearning = true;
@@ -229,6 +253,38 @@ export class CallLoad {
   }
 
   /**
+   * What the backend said of itself in a call's trailer at `nowMs` (after that call's end was
+   * counted): its calls in flight from every client, and its utilization; -1 = not said.
+   */
+  observed(requestsInFlight: number, utilization: number, nowMs: number): void {
+    if (requestsInFlight >= 0) {
+      // The backend may not have seen this client's newest calls yet: never below zero.
+      this.othersInFlight = Math.max(0, requestsInFlight - this.inFlight);
+      this.othersAtMs = nowMs;
+    }
+    if (utilization >= 0) this.remoteUtilization = utilization;
+  }
+
+  /**
+   * Calls in flight there as best this client knows at `nowMs`: its own, plus the other
+   * clients' as of the newest trailer, fading with its age (see REMOTE_LOAD_FRESH_MS).
+   */
+  inFlightAt(nowMs: number): number {
+    if (this.othersInFlight <= 0) return this.inFlight;
+    const window = Math.max(REMOTE_LOAD_FRESH_MS, REMOTE_LOAD_FRESH_LATENCIES * this.latencyMs);
+    const age = nowMs - this.othersAtMs;
+    return age >= window ? this.inFlight : this.inFlight + this.othersInFlight * (1 - age / window);
+  }
+
+  /**
+   * Whether the backend has room for calls avoided elsewhere: it said it runs below `target`
+   * utilization, or says nothing of it (a backend without the trailer is taken to have room).
+   */
+  hasRoom(target: number): boolean {
+    return this.remoteUtilization < target;
+  }
+
+  /**
    * How long calls take there as this client can tell at `nowMs`: the moving average, or, when
    * longer, the age of the oldest call in flight (a lower bound on that call's time). A backend
    * that slows down shows as slow while its first slow calls are still running, not only once
@@ -246,14 +302,15 @@ export class CallLoad {
   /**
    * Lower is better: about how long a new call would take there, in calls of the other
    * candidate's length (`latencyFactor` = this backend's latency over the other's, 1 when
-   * alike), beyond the one call's own time: calls in flight times the factor, plus the factor
-   * minus one for the new call itself, so an idle backend five times slower counts as four
-   * calls queued. Per the backend's share of the weight (1 = an average share), plus a
-   * penalty for recent failures. Idle, healthy backends all score 0, so they tie and the
-   * weighted order decides.
+   * alike), beyond the one call's own time: calls in flight (see inFlightAt) times the
+   * factor, plus the factor minus one for the new call itself, so an idle backend five times
+   * slower counts as four calls queued. Per the backend's share of the weight (1 = an average
+   * share), plus a penalty for recent failures when `penalized`. Idle, healthy backends all
+   * score 0, so they tie and the weighted order decides.
    */
-  score(relativeWeight: number, latencyFactor = 1): number {
-    return (this.inFlight * latencyFactor + latencyFactor - 1) / relativeWeight + FAILURE_SCORE_PENALTY * this.failureRate;
+  score(relativeWeight: number, nowMs: number, latencyFactor = 1, penalized = true): number {
+    const queued = (this.inFlightAt(nowMs) * latencyFactor + latencyFactor - 1) / relativeWeight;
+    return penalized ? queued + FAILURE_SCORE_PENALTY * this.failureRate : queued;
   }
 
   /** With no call in flight: the last one ended long enough ago for the average to be stale. */
@@ -315,13 +372,13 @@ export class WeightedPicker implements Picker {
   private readonly lessLoaded = (second: number, first: number): boolean => {
     const a = this.loads[second];
     const b = this.loads[first];
+    const now = this.clock();
     // A call waiting on a backend five times slower weighs five times as much. Latencies
     // within SLOWER_LATENCY_RATIO of each other count as equal (their averages are noisy), and
     // while either is unknown, calls in flight count alike.
     let fa = 1;
     let fb = 1;
     if (a.latencyMs > 0 && b.latencyMs > 0) {
-      const now = this.clock();
       const la = a.latencyAt(now);
       const lb = b.latencyAt(now);
       if (la > 0 && lb > 0) {
@@ -330,7 +387,10 @@ export class WeightedPicker implements Picker {
         else if (ratio * SLOWER_LATENCY_RATIO < 1) fb = 1 / ratio;
       }
     }
-    return PICK_RATIO * a.score(this.shares[second], fa) + PICK_MARGIN <= b.score(this.shares[first], fb);
+    // Failures count against one candidate only while the other has room for its calls.
+    const sa = a.score(this.shares[second], now, fa, b.hasRoom(this.targetUtilization));
+    const sb = b.score(this.shares[first], now, fb, a.hasRoom(this.targetUtilization));
+    return PICK_RATIO * sa + PICK_MARGIN <= sb;
   };
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;
@@ -341,6 +401,7 @@ export class WeightedPicker implements Picker {
     drop: DropConfig | null = null,
     random: () => number = Math.random,
     private readonly clock: () => number = () => performance.now(),
+    private readonly targetUtilization: number = DEFAULT_TARGET_UTILIZATION,
   ) {
     this.scheduler = new EdfScheduler(targets.map((t) => t.weight), random);
     this.results = targets.map((t) => t.result);

@@ -5,6 +5,7 @@
 // which is why a stream that had been acknowledged reconnects at once.
 import {
   credentials,
+  Metadata,
   ServerInterceptingCall,
   ServerMetricRecorder,
   status,
@@ -19,6 +20,7 @@ import {
 import { EventEmitter } from 'node:events';
 import { availableParallelism, networkInterfaces, totalmem } from 'node:os';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { CALL_LOAD_TRAILER, encodeCallLoad } from './call-load-trailer.js';
 import type { Load } from './generated/lookaside/v1/Load.js';
 import type { ReportRequest } from './generated/lookaside/v1/ReportRequest.js';
 import type { ReportResponse__Output } from './generated/lookaside/v1/ReportResponse.js';
@@ -60,6 +62,8 @@ export const REPORTER_DEFAULTS = Object.freeze({
   /** HTTP/2 keepalive on the connection to the lookaside. */
   keepaliveTimeMs: 20_000,
   keepaliveTimeoutMs: 10_000,
+  /** Per-call load in the trailer of every tracked call (see BackendReporterOptions.perCallLoad). */
+  perCallLoad: true,
   /** Calls under these method prefixes are not counted (long-lived or infrastructure streams). */
   untrackedMethodPrefixes: Object.freeze([
     '/xds.service.orca.v3.',
@@ -118,6 +122,12 @@ export interface BackendReporterOptions extends AuthTokenOptions {
    * Needs attach(server). Default: false.
    */
   orca?: boolean;
+  /**
+   * Put this backend's requests in flight (and its latest utilization) in every call's
+   * trailer, ORCA per-call style (`endpoint-load-metrics-bin`), so that lookaside clients see
+   * its queue at each answer instead of at each report. Default: REPORTER_DEFAULTS.perCallLoad.
+   */
+  perCallLoad?: boolean;
 }
 
 export interface DrainOptions {
@@ -182,6 +192,8 @@ export class BackendReporter extends EventEmitter {
   private port: number | undefined;
   private server: Server | null = null;
   private orca: ServerMetricRecorder | null = null;
+  /** The latest report's utilization, sent with each call's load (see perCallLoad). */
+  private callUtilization = 0;
   private state: ServingState = 'SERVING';
   private running = false;
   private client: Client | null = null;
@@ -215,6 +227,7 @@ export class BackendReporter extends EventEmitter {
     this.cores = options.cpuCount ?? availableParallelism();
     this.intervalMs = options.reportIntervalMs ?? REPORTER_DEFAULTS.reportIntervalMs;
     this.lastSnapshot = this.snapshot();
+    const perCallLoad = options.perCallLoad ?? REPORTER_DEFAULTS.perCallLoad;
     this.interceptor = (method, call) => {
       if (this.untracked.some((p) => method.path.startsWith(p))) return new ServerInterceptingCall(call);
       let done = false;
@@ -228,7 +241,13 @@ export class BackendReporter extends EventEmitter {
         start: (next) => next({ onCancel: () => finish(true) }),
         sendStatus: (s, next) => {
           finish(!isBackendFailure(s.code));
-          next(s);
+          if (perCallLoad) {
+            const trailer = s.metadata ?? new Metadata();
+            trailer.set(CALL_LOAD_TRAILER, encodeCallLoad(this.tracker.inFlight, this.callUtilization));
+            next({ ...s, metadata: trailer });
+          } else {
+            next(s);
+          }
         },
       });
     };
@@ -477,6 +496,7 @@ export class BackendReporter extends EventEmitter {
       }
       for (const [k, v] of Object.entries(raw)) if (typeof v === 'number' && Number.isFinite(v)) named[k] = v;
     }
+    this.callUtilization = app > 0 ? app : sample.cpuUtilization;
     if (this.orca) {
       this.orca.setCpuUtilizationMetric(sample.cpuUtilization);
       this.orca.setQpsMetric(sample.rpsFractional);

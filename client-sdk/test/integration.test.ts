@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startService, type RunningService } from '../../test/support/lookaside.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../../test/support/redis.js';
 import { BackendReporter, registerLookaside, type BackendReporterOptions } from '../src/index.js';
-import { callMany, echoClient, sleep, startBackend, steadyTraffic, waitFor, type EchoClientInstance, type TestBackend } from './support/backends.js';
+import { callMany, callOnce, echoClient, sleep, startBackend, steadyTraffic, waitFor, type EchoClientInstance, type TestBackend } from './support/backends.js';
 import { observe } from './support/observer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -99,6 +99,34 @@ describe('SDK with the real lookaside (memory store)', () => {
       await closeAll(backends);
     }
   });
+
+  for (const perCallLoad of [true, false]) {
+    test(`calls avoid a backend other clients keep busy ${perCallLoad ? 'as soon as its trailer says so' : '(control: no per-call load, an even split)'}`, async () => {
+      const service_ = `queues-${perCallLoad}`;
+      // Alike capacity (utilization = rps / 100): equal weights whatever the traffic.
+      const alike = { applicationUtilization: (s: { rpsFractional: number }) => Math.max(0.01, s.rpsFractional / 100), perCallLoad };
+      const backends = [await reportingBackend(service.grpcAddress, service_, 'busy', alike), await reportingBackend(service.grpcAddress, service_, 'idle', alike)];
+      const client = echoClient(`lookaside://${service.grpcAddress}/${service_}`);
+      const other = echoClient(backends[0].backend.address);
+      clients.push(client, other);
+      try {
+        const deadline = Date.now() + 5000;
+        while ((await callMany(client, 10, 1)).counts.size < 2) assert.ok(Date.now() < deadline, 'both backends assigned within 5 s');
+        // Another client, which this one cannot see, holds 20 calls on "busy".
+        const held = Array.from({ length: 20 }, () => callOnce(other, 5000, false, 'hold:1500'));
+        await waitFor(() => backends[0].backend.inFlight === 20, 2000, 'the held calls');
+        const { counts, failures: failed } = await callMany(client, 60, 1);
+        assert.equal(failed.length, 0);
+        const onBusy = counts.get('busy') ?? 0;
+        console.log(`figure: perCallLoad ${perCallLoad}: ${onBusy} of 60 calls on the backend with 20 calls of another client`);
+        if (perCallLoad) assert.ok(onBusy <= 15, `${onBusy} of 60 calls on the busy backend`);
+        else assert.ok(onBusy >= 25, `without the trailer this client cannot tell: ${onBusy} of 60`);
+        assert.ok((await Promise.all(held)).every((o) => o.ok));
+      } finally {
+        await closeAll(backends);
+      }
+    });
+  }
 
   test('a new backend receives calls within 1 s of starting its reporter', async () => {
     const backends = [await reportingBackend(service.grpcAddress, 'grow', 'a'), await reportingBackend(service.grpcAddress, 'grow', 'b')];

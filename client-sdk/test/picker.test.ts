@@ -123,7 +123,7 @@ test('two choices: recent failures count against a backend; successes wash them 
   for (let i = 0; i < 20; i++) flaky.ended(i % 3 === 0);
   assert.ok(flaky.failureRate > 0.2 && flaky.failureRate < 0.45, String(flaky.failureRate));
   const healthy = new CallLoad();
-  assert.ok(flaky.score(1) > healthy.score(1) + 0.8, 'a third of calls failing weighs like about one more call in flight');
+  assert.ok(flaky.score(1, 0) > healthy.score(1, 0) + 0.8, 'a third of calls failing weighs like about one more call in flight');
   for (let i = 0; i < 60; i++) flaky.ended(false);
   assert.ok(flaky.failureRate < 0.01);
   flaky.started();

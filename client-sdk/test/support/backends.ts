@@ -50,13 +50,17 @@ export async function startBackend(name: string, options: ServerOptions = {}, po
       backend.inFlight++;
       for (const t of call.metadata.get('lb-token')) backend.tokens.set(String(t), (backend.tokens.get(String(t)) ?? 0) + 1);
       backend.peers.add(call.getPeer());
-      const fail = call.request.toString() === 'fail';
+      const request = call.request.toString();
+      const fail = request === 'fail';
+      // `hold:MS` answers after MS ms (one slow call among quick ones).
+      const hold = request.startsWith('hold:') ? Number(request.slice(5)) : 0;
       const done = () => {
         backend.inFlight--;
         if (fail) callback({ code: status.INTERNAL, details: `${name} failed as asked` });
         else callback(null, Buffer.from(name));
       };
-      if (backend.delayMs > 0) setTimeout(done, backend.delayMs);
+      const delay = Math.max(hold, backend.delayMs);
+      if (delay > 0) setTimeout(done, delay);
       else done();
     },
   });

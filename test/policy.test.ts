@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
-import { computeAssignment, maxEjected, proposeEjections, rawWeight, reportedUtilization, sameAssignment, slowStartFactor } from '../src/policy/policy.js';
+import {
+  computeAssignment,
+  maxEjected,
+  proposeEjections,
+  rawWeight,
+  reportedUtilization,
+  sameAssignment,
+  slowStartFactor,
+  withinHeadroom,
+} from '../src/policy/policy.js';
 import { smooth } from '../src/registry/registry.service.js';
 import type { BackendRecord, BackendState, LoadSample, ServiceSnapshot, TokenCallStats } from '../src/store/types.js';
 
@@ -75,6 +84,31 @@ describe('policy: weights from load', () => {
     assert.deepEqual(weights(snapshot([a, b], stats)), [1000, 500]);
     const few = { t2: { started: 5, finished: 5, failed: 5, dropped: 0 } };
     assert.deepEqual(weights(snapshot([a, b], few)), [1000, 1000], 'too few calls to judge');
+  });
+
+  it('lowers a failing backend\'s weight only as far as the others have room (target utilization)', () => {
+    // Four backends, one failing 15 % of its calls, at a utilization of `u` each.
+    const fleet = (u: number) => [1, 2, 3].map((n) => backend(n, load(100, u))).concat(backend(4, load(100, u, 15)));
+    // At 50 %, the others take its calls and stay under 0.8: the full penalty.
+    const calm = weights(snapshot(fleet(0.5)));
+    assert.deepEqual(calm, [1000, 1000, 1000, Math.round((1000 * 0.5) / 0.65)]);
+    // At 90 %, the others are past the target already: no penalty at all.
+    assert.deepEqual(weights(snapshot(fleet(0.9))), [1000, 1000, 1000, 1000]);
+    // At 78 %, part of it: the healthy ones end up at the target, no further.
+    const partial = weights(snapshot(fleet(0.78)));
+    const share = partial[0] / partial.reduce((a, b) => a + b, 0);
+    const projected = (400 * share) / (100 / 0.78);
+    assert.ok(partial[3] < 1000 && partial[3] > Math.round((1000 * 0.78) / 0.93), `partial penalty: ${partial}`);
+    assert.ok(Math.abs(projected - 0.8) < 0.005, `the others at the target: ${projected}`);
+    // Configurable: with a target of 1, the full penalty.
+    assert.deepEqual(weights(snapshot(fleet(0.78)), { ...options, targetUtilization: 1 }), [1000, 1000, 1000, Math.round((1000 * 0.78) / 0.93)]);
+  });
+
+  it('headroom: backends without figures are left as they are, and no penalty means no change', () => {
+    const b = [backend(1, load(100, 0.5)), backend(2, load(100, 0.5)), backend(3, null)];
+    assert.deepEqual(withinHeadroom(b, [200, 200, undefined], [200, 200, undefined], 0.8), [200, 200, undefined]);
+    const out = withinHeadroom(b, [200, 200, undefined], [200, 100, undefined], 0.8);
+    assert.deepEqual(out, [200, 100, undefined], 'the other would run at 0.67: room for the full penalty');
   });
 
   it('gives backends with no report yet the mean weight', () => {
@@ -184,11 +218,14 @@ describe('policy: time, smoothing, ejection and shedding', () => {
     // Four backends at 90% utilization: without one, the other three would run at 120%.
     const busy = (n: number, eps = 0) => backend(n, load(100, 0.9, eps));
     assert.deepEqual(proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), options), []);
-    // At 70%, the others would run at about 93%: room enough.
-    const calm = (n: number, eps = 0) => backend(n, load(100, 0.7, eps));
+    // At 70%, the others would run at about 93%: past the target utilization (0.8).
+    const warm = (n: number, eps = 0) => backend(n, load(100, 0.7, eps));
+    assert.deepEqual(proposeEjections(snapshot([warm(1), warm(2), warm(3), warm(4, 30)]), options), []);
+    // At 55%, at about 73%: room enough.
+    const calm = (n: number, eps = 0) => backend(n, load(100, 0.55, eps));
     assert.deepEqual(proposeEjections(snapshot([calm(1), calm(2), calm(3), calm(4, 30)]), options), ['10.0.0.4:80']);
     assert.deepEqual(
-      proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), { ...options, ejectionMaxUtilization: 2 }),
+      proposeEjections(snapshot([busy(1), busy(2), busy(3), busy(4, 30)]), { ...options, targetUtilization: 2 }),
       ['10.0.0.4:80'],
       'configurable',
     );

@@ -101,8 +101,12 @@ export interface PolicyOptions {
   ejectionResetMs: number;
   /** Most of a service's backends that may be out at once (at least one of two or more). */
   maxEjectedFraction: number;
-  /** No ejection that would push the other backends' mean utilization past this. */
-  ejectionMaxUtilization: number;
+  /**
+   * The utilization up to which backends take calls avoided elsewhere for errors: no ejection
+   * that would push the others' mean past it, and no more error penalty on weights than keeps
+   * each of the others under it.
+   */
+  targetUtilization: number;
   /** Mean utilization above which calls are dropped (load shedding); 0 = never drop. */
   dropUtilization: number;
   /** Most calls ever dropped, parts per million. */
@@ -270,7 +274,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       ejectionMaxMs: num('LOOKASIDE_POLICY_EJECTION_MAX_MS', 300_000, 100, 86_400_000),
       ejectionResetMs: num('LOOKASIDE_POLICY_EJECTION_RESET_MS', 60_000, 0, 86_400_000),
       maxEjectedFraction: num('LOOKASIDE_POLICY_MAX_EJECTED_FRACTION', 0.3, 0, 1),
-      ejectionMaxUtilization: num('LOOKASIDE_POLICY_EJECTION_MAX_UTILIZATION', 1.1, 0, 100),
+      targetUtilization: num('LOOKASIDE_POLICY_TARGET_UTILIZATION', 0.8, 0.01, 10),
       dropUtilization: num('LOOKASIDE_POLICY_DROP_UTILIZATION', 0, 0, 100),
       maxDropPpm: num('LOOKASIDE_POLICY_MAX_DROP_PPM', 500_000, 0, 1_000_000),
     },

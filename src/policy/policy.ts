@@ -84,10 +84,58 @@ export function slowStartFactor(backend: BackendRecord, nowMs: number, options: 
 }
 
 /**
+ * The error penalty, as far as the others have room: the weights between `capacity` (raw
+ * weights without the penalty: shares that load every backend alike) and `penalized`, as close
+ * to `penalized` as keeps every backend's projected utilization (the calls all of them serve
+ * now, at its new share, over its capacity) at or under the target, or under what it would
+ * run at without the penalty if that is more. Avoiding a failing backend pays only while the
+ * rest can take its calls: past that, they fail by deadline instead. Undefined entries (no
+ * figures yet) stay undefined.
+ */
+export function withinHeadroom(
+  backends: readonly BackendRecord[],
+  capacity: readonly (number | undefined)[],
+  penalized: readonly (number | undefined)[],
+  target: number,
+): (number | undefined)[] {
+  const known: number[] = [];
+  for (let i = 0; i < backends.length; i++) if (capacity[i] !== undefined && penalized[i] !== undefined) known.push(i);
+  if (!known.some((i) => penalized[i]! < capacity[i]!)) return [...penalized];
+  const rps = known.reduce((sum, i) => sum + loadFigures(backends[i])!.rps, 0);
+  const blend = (alpha: number) => known.map((i) => capacity[i]! + alpha * (penalized[i]! - capacity[i]!));
+  const projected = (weights: number[]) => {
+    const total = weights.reduce((a, b) => a + b, 0);
+    return weights.map((w, k) => (rps * w) / total / capacity[known[k]]!);
+  };
+  const limit = projected(blend(0)).map((u) => Math.max(target, u));
+  const fits = (alpha: number) => projected(blend(alpha)).every((u, k) => u <= limit[k] + 1e-9);
+  let alpha = 1;
+  if (!fits(1)) {
+    // Each backend's projected utilization moves one way as alpha grows: bisect for the most penalty that fits.
+    let lo = 0;
+    let hi = 1;
+    for (let step = 0; step < HEADROOM_SEARCH_STEPS; step++) {
+      const mid = (lo + hi) / 2;
+      if (fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    alpha = lo;
+  }
+  const weights = blend(alpha);
+  const out: (number | undefined)[] = [...penalized];
+  known.forEach((i, k) => (out[i] = weights[k]));
+  return out;
+}
+
+/** Bisection steps of withinHeadroom: the penalty found is within 2^-steps of the most that fits. */
+const HEADROOM_SEARCH_STEPS = 20;
+
+/**
  * The policy. Membership: see effectiveBackends (Kubernetes endpoints in cluster mode,
  * reports otherwise). Eligible: SERVING backends not ejected. Weight:
  * 1. the raw estimate above, from the moving averages of the reports, once the backend is
- *    past its blackout and while its latest report is fresher than weightExpiryMs;
+ *    past its blackout and while its latest report is fresher than weightExpiryMs, with the
+ *    error penalty bounded by the others' headroom (see withinHeadroom);
  * 2. backends without one get the mean of those that have one (all equal when none has);
  * 3. clamped to [minWeightRatio, maxWeightRatio] times the mean, so none starves or floods;
  * 4. times the slow-start factor, so a new or readmitted backend ramps up to its share;
@@ -99,11 +147,12 @@ export function slowStartFactor(backend: BackendRecord, nowMs: number, options: 
 export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOptions): ServiceAssignment {
   const now = snapshot.nowMs;
   const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING' && !isEjected(b, now));
-  const raw = eligible.map((b) => {
-    const settled = now - b.registeredAtMs >= options.blackoutMs;
-    const fresh = now - b.lastReportMs <= options.weightExpiryMs;
-    return settled && fresh ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined;
-  });
+  const counted = eligible.map((b) => now - b.registeredAtMs >= options.blackoutMs && now - b.lastReportMs <= options.weightExpiryMs);
+  const capacity = eligible.map((b, i) => (counted[i] ? rawWeight(b, snapshot.clientStats[b.token], 0) : undefined));
+  const penalized = eligible.map((b, i) =>
+    counted[i] ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined,
+  );
+  const raw = withinHeadroom(eligible, capacity, penalized, options.targetUtilization);
   const known = raw.filter((w): w is number => w !== undefined);
   const fill = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
   const filled = raw.map((w) => w ?? fill);
@@ -190,7 +239,7 @@ export function utilizationWithout(backends: BackendRecord[], out: ReadonlySet<s
  * Outlier ejection: SERVING, not-ejected backends with a fresh report whose error rate (see
  * ejectionErrorRate) is at least ejectionErrorRate and at least twice the fleet's median (so a
  * failure shared by every backend ejects none), worst first, no more than maxEjected() out at
- * once, and none that would push the others past ejectionMaxUtilization (an ejection that
+ * once, and none that would push the others past targetUtilization (an ejection that
  * overloads the rest fails more calls than it saves: the error penalty on the weight still
  * lowers the failing backend's share). The store applies each ejection once, whichever replica
  * proposes it.
@@ -215,7 +264,7 @@ export function proposeEjections(snapshot: ServiceSnapshot, options: PolicyOptio
     if (ejected.size >= room) break;
     ejected.add(b.id);
     const projected = utilizationWithout(inService, ejected);
-    if (projected !== undefined && projected > options.ejectionMaxUtilization) ejected.delete(b.id);
+    if (projected !== undefined && projected > options.targetUtilization) ejected.delete(b.id);
   }
   return [...ejected];
 }

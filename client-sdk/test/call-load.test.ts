@@ -1,16 +1,15 @@
 // Per-call load in the trailer: the hand-written codec against protobuf.js reading and writing
-// the same proto (protos/xds/data/orca/v3), a real backend's trailer, and what the picker does
-// with the figures.
+// the same proto (protos/xds/data/orca/v3), and a real backend's trailer. What the picker does
+// with the figures: picker.test.ts.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { experimental, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { loadSync, type MessageTypeDefinition } from '@grpc/proto-loader';
 import { readFileSync } from 'node:fs';
 import { CALL_LOAD_TRAILER, decodeCallLoad, encodeCallLoad, REQUESTS_IN_FLIGHT_METRIC, type CallLoadFigures } from '../src/call-load-trailer.js';
 import type { OrcaLoadReport, OrcaLoadReport__Output } from '../src/generated/xds/data/orca/v3/OrcaLoadReport.js';
 import { BackendReporter } from '../src/index.js';
-import { CallLoad, FAILURE_SCORE_PENALTY, REMOTE_LOAD_FRESH_MS, WeightedPicker, type PickTarget } from '../src/picker.js';
 import { loaderOptions, protoDir } from '../src/protos.js';
 import { echoClient, startBackend, type EchoClientInstance } from './support/backends.js';
 import { FakeLookaside } from './support/fake-lookaside.js';
@@ -57,70 +56,6 @@ describe('call load trailer codec', () => {
       assert.deepEqual(out, { requestsInFlight: -1, utilization: -1 });
     }
     assert.equal(decodeCallLoad(Buffer.alloc(0), figures()), true, 'an empty report is well formed and says nothing');
-  });
-});
-
-describe('call load in the picker', () => {
-  function target(name: string, load: CallLoad): PickTarget {
-    const result = {
-      pickResultType: experimental.PickResultType.COMPLETE,
-      subchannel: { name } as unknown as experimental.SubchannelInterface,
-      status: null,
-      onCallStarted: null,
-      onCallEnded: null,
-    };
-    return { result, token: '', weight: 1, load };
-  }
-  function split(picker: WeightedPicker, n: number): Map<string, number> {
-    const seen = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const r = picker.pick({ metadata: new Metadata(), extraPickInfo: {} }) as unknown as { subchannel: { name: string } };
-      seen.set(r.subchannel.name, (seen.get(r.subchannel.name) ?? 0) + 1);
-    }
-    return seen;
-  }
-
-  test("other clients' calls on a backend, as its trailer says, steer this client's calls away until the figure fades", () => {
-    let now = 1000;
-    const busy = new CallLoad();
-    const idle = new CallLoad();
-    const picker = new WeightedPicker([target('busy', busy), target('idle', idle)], null, () => 0, () => now);
-    busy.observed(12, 0.9, now);
-    assert.equal(busy.inFlightAt(now), 12);
-    assert.equal(split(picker, 100).get('busy') ?? 0, 0, 'EDF alone would give it half');
-    now += REMOTE_LOAD_FRESH_MS / 2;
-    assert.equal(busy.inFlightAt(now), 6, 'half faded');
-    now += REMOTE_LOAD_FRESH_MS;
-    assert.equal(busy.inFlightAt(now), 0);
-    const later = split(picker, 100).get('busy') ?? 0;
-    assert.ok(later >= 45 && later <= 55, `back to its share once the figure is stale: ${later}`);
-  });
-
-  test("this client's own calls are not counted twice: the trailer's count covers them", () => {
-    const load = new CallLoad();
-    load.started(0);
-    load.started(0);
-    load.observed(5, -1, 0);
-    assert.equal(load.inFlightAt(0), 5);
-    load.observed(1, -1, 0);
-    assert.equal(load.inFlightAt(0), 2, 'a backend that has not seen our newest calls yet: never below our own count');
-  });
-
-  test('failures count against a backend only while the other candidate has room (target utilization)', () => {
-    const flaky = new CallLoad();
-    for (let i = 0; i < 20; i++) flaky.ended(i % 2 === 0, 0);
-    assert.ok(flaky.failureRate > 0.4);
-    const roomy = new CallLoad();
-    roomy.observed(0, 0.3, 0);
-    const avoided = split(new WeightedPicker([target('flaky', flaky), target('other', roomy)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
-    assert.ok(avoided <= 10, `the other at 30 %: the flaky one avoided (${avoided})`);
-    const full = new CallLoad();
-    full.observed(0, 0.95, 0);
-    const kept = split(new WeightedPicker([target('flaky', flaky), target('other', full)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
-    assert.equal(kept, 50, 'the other at 95 %: the flaky one keeps its share');
-    const withTarget = new WeightedPicker([target('flaky', flaky), target('other', full)], null, () => 0, () => 0, 0.99);
-    assert.ok((split(withTarget, 100).get('flaky') ?? 0) <= 10, 'a target of 0.99 leaves room at 95 %');
-    assert.ok(flaky.score(1, 0, 1, true) - flaky.score(1, 0, 1, false) > FAILURE_SCORE_PENALTY * 0.4);
   });
 });
 

@@ -2,7 +2,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { experimental, Metadata, status } from '@grpc/grpc-js';
-import { CallLoad, DropAccumulator, EdfScheduler, WeightedPicker, LB_TOKEN_METADATA_KEY, type PickTarget } from '../src/picker.js';
+import {
+  CallLoad,
+  DropAccumulator,
+  EdfScheduler,
+  FAILURE_SCORE_PENALTY,
+  LB_TOKEN_METADATA_KEY,
+  REMOTE_LOAD_FRESH_MS,
+  WeightedPicker,
+  type PickTarget,
+} from '../src/picker.js';
 
 function counts(s: EdfScheduler, n: number): number[] {
   const c = new Array<number>(s.size).fill(0);
@@ -264,4 +273,47 @@ test('two choices: failing fast does not make a backend look fast', () => {
   failing.started((t += 100));
   failing.ended(true, (t += 2000));
   assert.ok(failing.latencyMs > 100, 'a slow failure (a timeout) raises it');
+});
+
+test("two choices: other clients' calls on a backend, as its trailer says, steer this client's calls away until the figure fades", () => {
+  let now = 1000;
+  const busy = new CallLoad();
+  const idle = new CallLoad();
+  const picker = new WeightedPicker([target('busy', 1, '', busy), target('idle', 1, '', idle)], null, () => 0, () => now);
+  busy.observed(12, 0.9, now);
+  assert.equal(busy.inFlightAt(now), 12);
+  assert.equal(picks(picker, 100).get('busy') ?? 0, 0, 'EDF alone would give it half');
+  now += REMOTE_LOAD_FRESH_MS / 2;
+  assert.equal(busy.inFlightAt(now), 6, 'half faded');
+  now += REMOTE_LOAD_FRESH_MS;
+  assert.equal(busy.inFlightAt(now), 0);
+  const later = picks(picker, 100).get('busy') ?? 0;
+  assert.ok(later >= 45 && later <= 55, `back to its share once the figure is stale: ${later}`);
+});
+
+test("two choices: this client's own calls are not counted twice: the trailer's count covers them", () => {
+  const load = new CallLoad();
+  load.started(0);
+  load.started(0);
+  load.observed(5, -1, 0);
+  assert.equal(load.inFlightAt(0), 5);
+  load.observed(1, -1, 0);
+  assert.equal(load.inFlightAt(0), 2, 'a backend that has not seen our newest calls yet: never below our own count');
+});
+
+test('two choices: failures count against a backend only while the other candidate has room (target utilization)', () => {
+  const flaky = new CallLoad();
+  for (let i = 0; i < 20; i++) flaky.ended(i % 2 === 0, 0);
+  assert.ok(flaky.failureRate > 0.4);
+  const roomy = new CallLoad();
+  roomy.observed(0, 0.3, 0);
+  const avoided = picks(new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', roomy)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
+  assert.ok(avoided <= 10, `the other at 30 %: the flaky one avoided (${avoided})`);
+  const full = new CallLoad();
+  full.observed(0, 0.95, 0);
+  const kept = picks(new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
+  assert.equal(kept, 50, 'the other at 95 %: the flaky one keeps its share');
+  const withTarget = new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0, 0.99);
+  assert.ok((picks(withTarget, 100).get('flaky') ?? 0) <= 10, 'a target of 0.99 leaves room at 95 %');
+  assert.ok(flaky.score(1, 0, 1, true) - flaky.score(1, 0, 1, false) > FAILURE_SCORE_PENALTY * 0.4);
 });

@@ -229,6 +229,20 @@ export function checkTargets(cells: CellResult[]): TargetResult[] {
         detail: `fair share after ${ms(r.timings.fairMs)}`,
       }));
     }
+    if ((cell.scenario === 'a' || cell.scenario === 'e') && load >= 90 && oracle) {
+      each(`${cell.scenario}${load}-tail`, `${cell.scenario === 'a' ? 'uneven' : 'equal'} fleet, ${load}% load: p99 <= 1.3x oracle's (issue 11)`, (r) => ({
+        pass: r.all.p99 <= 1.3 * oracle.all.p99,
+        detail: `p99 ${x(r.all.p99, oracle.all.p99)}`,
+      }));
+    }
+    if (cell.scenario === 'f' && cell.phase && oracle?.phase) {
+      const rr = cell.rows.find((r) => r.balancer === 'round_robin');
+      each(`f${load}`, `degraded fleet, ${load}% load: degraded-phase p99 <= 2x oracle's, errors no more than round_robin's`, (r) => {
+        const p = r.phase!;
+        const pass = p.p99 <= 2 * oracle.phase!.p99 && (!rr || p.errorRate <= rr.phase!.errorRate);
+        return { pass, detail: `p99 ${x(p.p99, oracle.phase!.p99)}, errors ${pct(p.errorRate)}${rr ? ` (round_robin ${pct(rr.phase!.errorRate)})` : ''}` };
+      });
+    }
     if (cell.scenario === 'd' && cell.phase) {
       each(`d${load}`, `failing backend, ${load}% load: ejected within 2 s, callers' errors < 1%`, (r) => ({
         pass: r.timings.ejectMs != null && r.timings.ejectMs <= 2000 && r.phase!.errorRate < 0.01,

@@ -4,7 +4,7 @@
 export const BALANCERS = ['connection', 'round_robin', 'wrr_orca', 'lookaside', 'oracle'] as const;
 export type BalancerName = (typeof BALANCERS)[number];
 
-export const SCENARIO_KEYS = ['a', 'b', 'c', 'd'] as const;
+export const SCENARIO_KEYS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number];
 
 function num(name: string, fallback: number): number {

@@ -1,4 +1,4 @@
-// The four scenarios: which backends exist, what happens to them when, and which window and
+// The scenarios: which backends exist, what happens to them when, and which window and
 // backends the targets look at. Times are ms from the start of the scenario, before timeScale.
 import type { ScenarioKey } from './config.js';
 
@@ -91,6 +91,33 @@ export const SCENARIOS: Record<ScenarioKey, Scenario> = {
     phase: { name: 'failing', fromMs: 5000, toMs: 14_000 },
     focus: [3],
     phaseCapacityUnits: 4,
+  },
+  e: {
+    key: 'e',
+    title: 'equal fleet: 4 alike backends, steady load',
+    warmupMs: 3000,
+    durationMs: 14_000,
+    backends: four(),
+    capacityUnits: 4,
+    events: [],
+    phase: null,
+    focus: [0],
+    phaseCapacityUnits: 4,
+  },
+  f: {
+    key: 'f',
+    title: 'degraded fleet: b3 starts failing 15% of its calls as b2 turns 2x slower',
+    warmupMs: 3000,
+    durationMs: 16_000,
+    backends: four(),
+    capacityUnits: 4,
+    events: [
+      { atMs: 5000, backend: 3, set: { failRate: 0.15 } },
+      { atMs: 5000, backend: 2, set: { slowdown: 2 } },
+    ],
+    phase: { name: 'degraded', fromMs: 5000, toMs: 16_000 },
+    focus: [3],
+    phaseCapacityUnits: 3.5,
   },
 };
 

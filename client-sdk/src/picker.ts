@@ -131,8 +131,9 @@ export class DropAccumulator {
 
 /**
  * What a recent failure rate of 1 adds to a backend's load score, in calls in flight (see
- * CallLoad.score); only while the other candidate has room (see WeightedPicker), since calls
- * moved onto a saturated backend fail later, by deadline, instead of now.
+ * CallLoad.score). It moves a failing backend's turn to the other candidate only while that one
+ * has room (see WeightedPicker): calls moved onto a saturated backend fail later, by deadline,
+ * instead of now. It always keeps a failing backend from taking another's turn.
  */
 export const FAILURE_SCORE_PENALTY = 6;
 /**
@@ -387,8 +388,10 @@ export class WeightedPicker implements Picker {
         else if (ratio * SLOWER_LATENCY_RATIO < 1) fb = 1 / ratio;
       }
     }
-    // Failures count against one candidate only while the other has room for its calls.
-    const sa = a.score(this.shares[second], now, fa, b.hasRoom(this.targetUtilization));
+    // Failures always keep the second from taking the first's turn (a backend failing fast
+    // empties its queue, which must not attract calls), but count against the first only while
+    // the second has room for its calls.
+    const sa = a.score(this.shares[second], now, fa, true);
     const sb = b.score(this.shares[first], now, fb, a.hasRoom(this.targetUtilization));
     return PICK_RATIO * sa + PICK_MARGIN <= sb;
   };

@@ -313,6 +313,10 @@ test('two choices: failures count against a backend only while the other candida
   full.observed(0, 0.95, 0);
   const kept = picks(new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
   assert.equal(kept, 50, 'the other at 95 %: the flaky one keeps its share');
+  const queued = new CallLoad();
+  queued.observed(3, 0.95, 0);
+  const fastFailing = picks(new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', queued)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
+  assert.equal(fastFailing, 50, 'nor more than its share, though its failing calls leave its queue shorter');
   const withTarget = new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0, 0.99);
   assert.ok((picks(withTarget, 100).get('flaky') ?? 0) <= 10, 'a target of 0.99 leaves room at 95 %');
   assert.ok(flaky.score(1, 0, 1, true) - flaky.score(1, 0, 1, false) > FAILURE_SCORE_PENALTY * 0.4);

@@ -92,22 +92,25 @@ describe('policy: weights from load', () => {
     // At 50 %, the others take its calls and stay under 0.8: the full penalty.
     const calm = weights(snapshot(fleet(0.5)));
     assert.deepEqual(calm, [1000, 1000, 1000, Math.round((1000 * 0.5) / 0.65)]);
-    // At 90 %, the others are past the target already: no penalty at all.
-    assert.deepEqual(weights(snapshot(fleet(0.9))), [1000, 1000, 1000, 1000]);
-    // At 78 %, part of it: the healthy ones end up at the target, no further.
-    const partial = weights(snapshot(fleet(0.78)));
+    // At 90 %, the others are past the target already: no penalty beyond its failed share (its
+    // capacity for calls that succeed), so failing fast does not earn it more calls.
+    assert.deepEqual(weights(snapshot(fleet(0.9))), [1000, 1000, 1000, 850]);
+    // At 75 % with a stronger penalty (3), part of it: the healthy ones end up at the target, no further.
+    const strong = { ...options, errorUtilizationPenalty: 3 };
+    const partial = weights(snapshot(fleet(0.75)), strong);
     const share = partial[0] / partial.reduce((a, b) => a + b, 0);
-    const projected = (400 * share) / (100 / 0.78);
-    assert.ok(partial[3] < 1000 && partial[3] > Math.round((1000 * 0.78) / 0.93), `partial penalty: ${partial}`);
+    const projected = (400 * share) / (100 / 0.75);
+    const full = Math.round((1000 * 0.75) / (0.75 + 0.45));
+    assert.ok(partial[3] < 850 && partial[3] > full, `partial penalty: ${partial}`);
     assert.ok(Math.abs(projected - 0.8) < 0.005, `the others at the target: ${projected}`);
     // Configurable: with a target of 1, the full penalty.
-    assert.deepEqual(weights(snapshot(fleet(0.78)), { ...options, targetUtilization: 1 }), [1000, 1000, 1000, Math.round((1000 * 0.78) / 0.93)]);
+    assert.deepEqual(weights(snapshot(fleet(0.75)), { ...strong, targetUtilization: 1 }), [1000, 1000, 1000, full]);
   });
 
   it('headroom: backends without figures are left as they are, and no penalty means no change', () => {
     const b = [backend(1, load(100, 0.5)), backend(2, load(100, 0.5)), backend(3, null)];
-    assert.deepEqual(withinHeadroom(b, [200, 200, undefined], [200, 200, undefined], 0.8), [200, 200, undefined]);
-    const out = withinHeadroom(b, [200, 200, undefined], [200, 100, undefined], 0.8);
+    assert.deepEqual(withinHeadroom(b, [200, 200, undefined], [200, 200, undefined], [200, 200, undefined], 0.8), [200, 200, undefined]);
+    const out = withinHeadroom(b, [200, 200, undefined], [200, 150, undefined], [200, 100, undefined], 0.8);
     assert.deepEqual(out, [200, 100, undefined], 'the other would run at 0.67: room for the full penalty');
   });
 

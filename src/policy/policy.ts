@@ -84,25 +84,28 @@ export function slowStartFactor(backend: BackendRecord, nowMs: number, options: 
 }
 
 /**
- * The error penalty, as far as the others have room: the weights between `capacity` (raw
- * weights without the penalty: shares that load every backend alike) and `penalized`, as close
- * to `penalized` as keeps every backend's projected utilization (the calls all of them serve
- * now, at its new share, over its capacity) at or under the target, or under what it would
- * run at without the penalty if that is more. Avoiding a failing backend pays only while the
- * rest can take its calls: past that, they fail by deadline instead. Undefined entries (no
- * figures yet) stay undefined.
+ * The error penalty, as far as the others have room: the weights between `goodput` (each
+ * backend's capacity for calls that succeed: shares that load every backend alike with work
+ * that counts, so a backend failing fast gains nothing by it) and `penalized`, as close to
+ * `penalized` as keeps every backend's projected utilization (the calls all of them serve now,
+ * at its new share, over its `capacity` for calls of any outcome) at or under the target, or
+ * under what it would run at on `goodput` shares if that is more. Avoiding a failing backend
+ * pays only while the rest can take its calls: past that, they fail by deadline instead.
+ * Undefined entries (no figures yet) stay undefined.
  */
 export function withinHeadroom(
   backends: readonly BackendRecord[],
   capacity: readonly (number | undefined)[],
+  goodput: readonly (number | undefined)[],
   penalized: readonly (number | undefined)[],
   target: number,
 ): (number | undefined)[] {
   const known: number[] = [];
-  for (let i = 0; i < backends.length; i++) if (capacity[i] !== undefined && penalized[i] !== undefined) known.push(i);
-  if (!known.some((i) => penalized[i]! < capacity[i]!)) return [...penalized];
+  for (let i = 0; i < backends.length; i++) if (capacity[i] !== undefined && goodput[i] !== undefined && penalized[i] !== undefined) known.push(i);
+  if (known.length === 0) return [...penalized];
   const rps = known.reduce((sum, i) => sum + loadFigures(backends[i])!.rps, 0);
-  const blend = (alpha: number) => known.map((i) => capacity[i]! + alpha * (penalized[i]! - capacity[i]!));
+  // A penalty milder than the failed share itself (penalty factor under 1) leaves the goodput share.
+  const blend = (alpha: number) => known.map((i) => goodput[i]! + alpha * (Math.min(penalized[i]!, goodput[i]!) - goodput[i]!));
   const projected = (weights: number[]) => {
     const total = weights.reduce((a, b) => a + b, 0);
     return weights.map((w, k) => (rps * w) / total / capacity[known[k]]!);
@@ -149,10 +152,11 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
   const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING' && !isEjected(b, now));
   const counted = eligible.map((b) => now - b.registeredAtMs >= options.blackoutMs && now - b.lastReportMs <= options.weightExpiryMs);
   const capacity = eligible.map((b, i) => (counted[i] ? rawWeight(b, snapshot.clientStats[b.token], 0) : undefined));
+  const goodput = capacity.map((c, i) => (c === undefined ? undefined : c * (1 - errorRate(eligible[i], snapshot.clientStats[eligible[i].token]))));
   const penalized = eligible.map((b, i) =>
     counted[i] ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined,
   );
-  const raw = withinHeadroom(eligible, capacity, penalized, options.targetUtilization);
+  const raw = withinHeadroom(eligible, capacity, goodput, penalized, options.targetUtilization);
   const known = raw.filter((w): w is number => w !== undefined);
   const fill = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
   const filled = raw.map((w) => w ?? fill);

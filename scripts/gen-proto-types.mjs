@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const protoDir = join(root, 'protos');
-const targets = [join(root, 'src', 'generated'), join(root, 'client-sdk', 'src', 'generated')];
+// The SDK never speaks xDS: the Envoy protos (and google.rpc, which only they use) stay out of it.
+const serviceOnly = (file) => file.startsWith('envoy/') || file.startsWith('google/rpc/');
+const targets = [
+  { dir: join(root, 'src', 'generated'), files: () => true },
+  { dir: join(root, 'client-sdk', 'src', 'generated'), files: (file) => !serviceOnly(file) },
+];
 const options = JSON.parse(readFileSync(join(protoDir, 'loader-options.json'), 'utf8'));
 
 function protoFiles(dir) {
@@ -20,7 +25,7 @@ function protoFiles(dir) {
   });
 }
 
-function generate(outDir) {
+function generate(outDir, files) {
   rmSync(outDir, { recursive: true, force: true });
   const flags = [
     `--longs=${options.longs}`,
@@ -34,7 +39,7 @@ function generate(outDir) {
     '--outDir', outDir,
   ];
   const bin = join(root, 'node_modules', '.bin', 'proto-loader-gen-types');
-  execFileSync(bin, [...flags, ...protoFiles(protoDir)], { cwd: root, stdio: 'inherit' });
+  execFileSync(bin, [...flags, ...protoFiles(protoDir).filter(files)], { cwd: root, stdio: 'inherit' });
 }
 
 function snapshot(dir) {
@@ -51,17 +56,17 @@ function snapshot(dir) {
 }
 
 if (process.argv.includes('--check')) {
-  const scratch = mkdtempSync(join(tmpdir(), 'proto-types-'));
-  generate(scratch);
-  const fresh = snapshot(scratch);
-  rmSync(scratch, { recursive: true, force: true });
   let stale = false;
   for (const target of targets) {
-    const current = snapshot(target);
+    const scratch = mkdtempSync(join(tmpdir(), 'proto-types-'));
+    generate(scratch, target.files);
+    const fresh = snapshot(scratch);
+    rmSync(scratch, { recursive: true, force: true });
+    const current = snapshot(target.dir);
     const names = new Set([...fresh.keys(), ...current.keys()]);
     for (const name of names) {
       if (fresh.get(name) !== current.get(name)) {
-        console.error(`stale generated type: ${relative(root, join(target, name))}`);
+        console.error(`stale generated type: ${relative(root, join(target.dir, name))}`);
         stale = true;
       }
     }
@@ -72,5 +77,5 @@ if (process.argv.includes('--check')) {
   }
   console.log('generated proto types are current');
 } else {
-  for (const target of targets) generate(target);
+  for (const target of targets) generate(target.dir, target.files);
 }

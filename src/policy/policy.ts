@@ -14,12 +14,23 @@ export interface WeightedBackend {
   weight: number;
 }
 
+/** A backend finishing its calls: no new ones, but xDS clients are told so rather than not told of it. */
+export interface DrainingBackend {
+  id: string;
+  host: string;
+  port: number;
+  zone: string;
+  token: string;
+}
+
 /** What every replica tells every client of a service; a pure function of the snapshot. */
 export interface ServiceAssignment {
   service: string;
   version: number;
   /** Only backends that may get calls, sorted by id. Empty: the client should fall back. */
   backends: WeightedBackend[];
+  /** Backends in the DRAINING state, sorted by id (EDS lists them as DRAINING). */
+  draining: DrainingBackend[];
   /** Calls to drop, parts per million (load shedding). */
   dropPpm: number;
 }
@@ -149,7 +160,11 @@ const HEADROOM_SEARCH_STEPS = 20;
  */
 export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOptions): ServiceAssignment {
   const now = snapshot.nowMs;
-  const eligible = effectiveBackends(snapshot).filter((b) => b.state === 'SERVING' && !isEjected(b, now));
+  const members = effectiveBackends(snapshot);
+  const eligible = members.filter((b) => b.state === 'SERVING' && !isEjected(b, now));
+  const draining = members
+    .filter((b) => b.state === 'DRAINING')
+    .map(({ id, host, port, zone, token }) => ({ id, host, port, zone, token }));
   const counted = eligible.map((b) => now - b.registeredAtMs >= options.blackoutMs && now - b.lastReportMs <= options.weightExpiryMs);
   const capacity = eligible.map((b, i) => (counted[i] ? rawWeight(b, snapshot.clientStats[b.token], 0) : undefined));
   const goodput = capacity.map((c, i) => (c === undefined ? undefined : c * (1 - errorRate(eligible[i], snapshot.clientStats[eligible[i].token]))));
@@ -177,7 +192,7 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
     token: b.token,
     weight: Math.max(1, Math.round((weighted[i] / heaviest) * options.weightResolution)),
   }));
-  return { service: snapshot.service, version: snapshot.version, backends, dropPpm: dropPpm(eligible, now, options) };
+  return { service: snapshot.service, version: snapshot.version, backends, draining, dropPpm: dropPpm(eligible, now, options) };
 }
 
 function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOptions): number {
@@ -295,7 +310,8 @@ export function maxEjected(serving: number, options: PolicyOptions): number {
 
 /** True when two assignments would tell clients the same thing (versions aside). */
 export function sameAssignment(a: ServiceAssignment, b: ServiceAssignment): boolean {
-  if (a.dropPpm !== b.dropPpm || a.backends.length !== b.backends.length) return false;
+  if (a.dropPpm !== b.dropPpm || a.backends.length !== b.backends.length || a.draining.length !== b.draining.length) return false;
+  for (let i = 0; i < a.draining.length; i++) if (a.draining[i].id !== b.draining[i].id) return false;
   for (let i = 0; i < a.backends.length; i++) {
     const x = a.backends[i];
     const y = b.backends[i];

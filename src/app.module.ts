@@ -6,13 +6,14 @@ import { CommonModule } from './common/common.module.js';
 import { RegistryModule } from './registry/registry.module.js';
 import { ReportsModule } from './reports/reports.module.js';
 import { StoreModule } from './store/store.module.js';
+import { XdsModule } from './xds/xds.module.js';
 
 @Module({})
 export class AppModule {
   static forRoot(config: LookasideConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [CommonModule.forRoot(config), StoreModule, RegistryModule, ReportsModule, BalancerModule, AdminModule],
+      imports: [CommonModule.forRoot(config), StoreModule, RegistryModule, ReportsModule, BalancerModule, XdsModule, AdminModule],
     };
   }
 }

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Server as TlsServer } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
@@ -10,10 +9,9 @@ import type { LogSettings, LookasideConfig } from './config/config.js';
 import { AppModule } from './app.module.js';
 import { MetricsService } from './common/metrics.service.js';
 import { CertificateSource } from './security/certificates.js';
+import { PROTO_DIR } from './common/proto-dir.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** protos/ beside src/ (development) or beside dist/ (built image). */
-export const PROTO_DIR = join(here, '..', 'protos');
+export { PROTO_DIR };
 
 export const PROTO_FILES = [
   'grpc/lb/v1/load_balancer.proto',
@@ -21,6 +19,8 @@ export const PROTO_FILES = [
   'lookaside/v1/assignments.proto',
   'lookaside/v1/registry.proto',
   'grpc/health/v1/health.proto',
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/load_stats/v3/lrs.proto',
 ];
 
 /** Nest's levels for each LOOKASIDE_LOG_LEVEL: each includes the ones above it. */
@@ -85,7 +85,7 @@ export async function startLookaside(config: LookasideConfig, logger: LoggerServ
     {
       transport: Transport.GRPC,
       options: {
-        package: ['grpc.lb.v1', 'lookaside.v1', 'grpc.health.v1'],
+        package: ['grpc.lb.v1', 'lookaside.v1', 'grpc.health.v1', 'envoy.service.discovery.v3', 'envoy.service.load_stats.v3'],
         protoPath: PROTO_FILES,
         url: config.grpcAddress,
         loader: protoLoaderOptions(),

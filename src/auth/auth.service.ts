@@ -167,6 +167,12 @@ export class AuthService implements OnModuleDestroy {
     });
   }
 
+  /** Throws UNAUTHENTICATED if `caller`'s token was revoked since it authenticated. */
+  checkNotRevoked(caller: Caller, api: AuthApi): void {
+    if (caller === ANONYMOUS || caller.account) return;
+    this.countedSync(api, () => this.entryOf(caller));
+  }
+
   /** The services of `names` that `caller` may read. */
   readable(caller: Caller, names: string[]): string[] {
     if (caller === ANONYMOUS || caller.account) return names;

@@ -8,6 +8,6 @@ import { ClientStatsService } from './client-stats.service.js';
   imports: [AuthModule],
   controllers: [BalancerController],
   providers: [AssignmentService, ClientStatsService],
-  exports: [AssignmentService],
+  exports: [AssignmentService, ClientStatsService],
 })
 export class BalancerModule {}

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { LOOKASIDE_CONFIG, type LookasideConfig } from '../config/config.js';
 import type { ClientStats__Output } from '../generated/grpc/lb/v1/ClientStats.js';
 import type { ClientLoad__Output } from '../generated/lookaside/v1/ClientLoad.js';
+import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
 import { FieldError } from '../common/grpc-errors.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import { REGISTRY_STORE, addTokenStats, type RegistryStore, type TokenCallStats } from '../store/types.js';
@@ -82,6 +83,39 @@ export class ClientStatsService implements OnModuleDestroy {
       if (known.has(p.token)) this.add(assignment.service, p.token, { ...p, dropped: 0 });
     }
     if (dropped > 0) this.add(assignment.service, SERVICE_WIDE, { started: 0, finished: 0, failed: 0, dropped });
+  }
+
+  /**
+   * One LRS report (xDS clients): per cluster, counts per locality, which lookaside makes one
+   * per backend (sub_zone = backend id), so they land on the backend's token. Every entry is
+   * checked before any is counted; `field` locates each in the request, for errors.
+   */
+  addLrs(clusters: Array<{ assignment: ServiceAssignment | undefined; stats: ClusterStats__Output; field: string }>): void {
+    const parsed = clusters.map(({ assignment, stats, field }) => {
+      const localities = stats.upstreamLocalityStats ?? [];
+      if (localities.length > this.config.limits.maxStatsTokens) {
+        throw new FieldError(`${field}.upstream_locality_stats`, `has over ${this.config.limits.maxStatsTokens} entries`);
+      }
+      const perLocality = localities.map((l, i) => {
+        const at = `${field}.upstream_locality_stats[${i}]`;
+        const succeeded = count(`${at}.total_successful_requests`, l.totalSuccessfulRequests);
+        const failed = count(`${at}.total_error_requests`, l.totalErrorRequests);
+        const started = count(`${at}.total_issued_requests`, l.totalIssuedRequests);
+        return { id: l.locality?.subZone ?? '', started, finished: succeeded + failed, failed };
+      });
+      return { assignment, perLocality, dropped: count(`${field}.total_dropped_requests`, stats.totalDroppedRequests) };
+    });
+    for (const { assignment, perLocality, dropped } of parsed) {
+      if (!assignment) continue;
+      const tokens = new Map<string, string>();
+      for (const b of assignment.backends) tokens.set(b.id, b.token);
+      for (const b of assignment.draining) tokens.set(b.id, b.token);
+      for (const { id, ...counts } of perLocality) {
+        const token = tokens.get(id);
+        if (token) this.add(assignment.service, token, { ...counts, dropped: 0 });
+      }
+      if (dropped > 0) this.add(assignment.service, SERVICE_WIDE, { started: 0, finished: 0, failed: 0, dropped });
+    }
   }
 
   async flush(): Promise<void> {

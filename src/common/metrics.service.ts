@@ -71,9 +71,21 @@ export class MetricsService implements OnModuleDestroy {
     labelNames: ['api'] as const,
     registers: this.registers,
   });
+  readonly xdsNacks = new Counter({
+    name: 'lookaside_xds_nacks_total',
+    help: 'xDS responses a client rejected (a DiscoveryRequest with error_detail), by resource type.',
+    labelNames: ['type'] as const,
+    registers: this.registers,
+  });
+  readonly xdsResourcesOmitted = new Counter({
+    name: 'lookaside_xds_resources_omitted_total',
+    help: 'xDS resource names left out of a response (the client sees "does not exist"), by reason (invalid, denied).',
+    labelNames: ['reason'] as const,
+    registers: this.registers,
+  });
   readonly streams = new Gauge({
     name: 'lookaside_streams',
-    help: 'Open streams, by API (report, watch, balance_load).',
+    help: 'Open streams, by API (report, watch, balance_load, xds, lrs).',
     labelNames: ['api'] as const,
     registers: this.registers,
   });
@@ -136,7 +148,7 @@ export class MetricsService implements OnModuleDestroy {
       this.eventLoopDelay.reset();
       return Number.isFinite(p99) ? p99 : 0;
     });
-    for (const api of ['report', 'watch', 'balance_load'] as const) this.streams.set({ api }, 0);
+    for (const api of ['report', 'watch', 'balance_load', 'xds', 'lrs'] as const) this.streams.set({ api }, 0);
   }
 
   /** The value of an unlabelled counter or gauge, or the sum over its labels (tests, logs). */

@@ -35,6 +35,10 @@ export interface Limits {
   maxTokenFileBytes: number;
   /** Dashboard event streams open at once. */
   maxDashboardClients: number;
+  /** Resource names one xDS request may subscribe to, per resource type. */
+  maxXdsResourceNames: number;
+  /** Clusters in one LRS report. */
+  maxLrsClusters: number;
 }
 
 /** TLS on both listeners; null = plaintext. */
@@ -49,8 +53,8 @@ export interface TlsSettings {
 
 export type AuthMode = 'off' | 'tokens' | 'kubernetes';
 /** The reading APIs that can be made to require authentication. */
-export type ReaderApi = 'watch' | 'balance_load' | 'registry' | 'admin';
-export const READER_APIS: readonly ReaderApi[] = ['watch', 'balance_load', 'registry', 'admin'];
+export type ReaderApi = 'watch' | 'balance_load' | 'xds' | 'registry' | 'admin';
+export const READER_APIS: readonly ReaderApi[] = ['watch', 'balance_load', 'xds', 'registry', 'admin'];
 
 export interface AuthSettings {
   mode: AuthMode;
@@ -299,6 +303,8 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       maxRegistrationsPerSecond: num('LOOKASIDE_MAX_REGISTRATIONS_PER_SECOND', 10, 0.1, 100_000),
       maxTokenFileBytes: 1024 * 1024,
       maxDashboardClients: num('LOOKASIDE_MAX_DASHBOARD_CLIENTS', 50, 1, 10_000),
+      maxXdsResourceNames: num('LOOKASIDE_MAX_XDS_RESOURCE_NAMES', 1000, 1, 100_000),
+      maxLrsClusters: num('LOOKASIDE_MAX_LRS_CLUSTERS', 1000, 1, 100_000),
     },
   };
 }

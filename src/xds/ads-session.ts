@@ -1,0 +1,223 @@
+import type { Logger } from '@nestjs/common';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { LookasideConfig } from '../config/config.js';
+import type { DiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DiscoveryRequest.js';
+import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
+import type { Any } from '../generated/google/protobuf/Any.js';
+import { FieldError, isBadInput } from '../common/grpc-errors.js';
+import type { MetricsService } from '../common/metrics.service.js';
+import { serveStream } from '../common/stream-session.js';
+import type { AuthService, Caller } from '../auth/auth.service.js';
+import type { AssignmentService } from '../balancer/assignment.service.js';
+import type { ServiceAssignment } from '../policy/policy.js';
+import { checkServiceName } from '../registry/validation.js';
+import { ENDPOINT_TYPE, RESOURCE_TYPES, type XdsResources } from './resources.js';
+
+/** Names the control plane in every response (DiscoveryResponse.control_plane). */
+export const CONTROL_PLANE_ID = 'lookaside';
+/** Longest client-sent text (node id, NACK message) copied into a log line. */
+const MAX_LOGGED_CHARS = 200;
+
+export interface AdsDependencies {
+  assignments: AssignmentService;
+  metrics: MetricsService;
+  auth: AuthService;
+  resources: XdsResources;
+  config: LookasideConfig;
+  log: Logger;
+}
+
+/** What the stream has agreed with the client about one resource type. */
+interface Subscription {
+  names: string[];
+  /** Nonce of the latest response of this type; a request quoting another one is stale. */
+  nonce: string;
+  /** Version of the latest response, and the one the client last accepted. */
+  version: number;
+  acked: string;
+}
+
+const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}...` : text);
+
+/**
+ * One ADS stream (state of the world): the client subscribes per resource type with the names
+ * it wants; each response holds every subscribed resource of its type that exists. Requests
+ * quoting the latest nonce of their type are ACKs (or NACKs, with error_detail); those quoting
+ * an older one are stale and ignored, as the protocol asks. A name that is not a valid service
+ * name, or that the caller may not read, is left out: the client's answer is "does not
+ * exist", for that resource alone. EDS follows the assignment of every subscribed service,
+ * pushed as AssignmentService coalesces it.
+ */
+export function serveAggregatedResources(
+  call: ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>,
+  deps: AdsDependencies,
+): void {
+  const { assignments, metrics, auth, resources, config, log } = deps;
+  const subscriptions = new Map<string, Subscription>();
+  const watches = new Map<string, { stop?: () => void; assignment?: ServiceAssignment }>();
+  let caller: Caller | undefined;
+  let node = '';
+  let nonces = 0;
+  let closed = false;
+  /** Subscriptions being applied: EDS pushes wait for them (they answer with the latest). */
+  let updating = 0;
+  let endpointsChanged = false;
+  const pushed = metrics.assignmentsPushed.labels({ api: 'xds' });
+  metrics.streams.inc({ api: 'xds' });
+
+  const readable = (names: string[], reasonCounted: boolean): string[] => {
+    const valid = names.filter((name) => {
+      try {
+        checkServiceName('resource_names', name, config.limits);
+        return true;
+      } catch {
+        if (reasonCounted) metrics.xdsResourcesOmitted.inc({ reason: 'invalid' });
+        return false;
+      }
+    });
+    const allowed = caller ? auth.readable(caller, valid) : [];
+    if (reasonCounted && allowed.length < valid.length) {
+      metrics.xdsResourcesOmitted.inc({ reason: 'denied' }, valid.length - allowed.length);
+      log.warn(`xDS client ${clip(node)} may not read ${valid.filter((n) => !allowed.includes(n)).slice(0, 5).join(', ')}: left out`);
+    }
+    return allowed;
+  };
+
+  const render = (typeUrl: string, names: string[]): Any[] => {
+    const kind = RESOURCE_TYPES.get(typeUrl);
+    const out: Any[] = [];
+    for (const service of readable(names, false)) {
+      if (kind === 'listener') out.push(resources.listener(service));
+      else if (kind === 'route') out.push(resources.route(service));
+      else if (kind === 'cluster') out.push(resources.cluster(service));
+      else if (kind === 'endpoint') {
+        const assignment = watches.get(service)?.assignment;
+        if (assignment) out.push(resources.endpoints(assignment));
+      }
+    }
+    return out;
+  };
+
+  const respond = (typeUrl: string, subscription: Subscription) => {
+    subscription.version += 1;
+    subscription.nonce = String(++nonces);
+    call.write({
+      versionInfo: String(subscription.version),
+      resources: render(typeUrl, subscription.names),
+      typeUrl,
+      nonce: subscription.nonce,
+      controlPlane: { identifier: CONTROL_PLANE_ID },
+    });
+    if (typeUrl === ENDPOINT_TYPE) pushed.inc();
+  };
+
+  const pushEndpoints = () => {
+    if (closed || updating > 0 || !endpointsChanged) return;
+    endpointsChanged = false;
+    const subscription = subscriptions.get(ENDPOINT_TYPE);
+    if (subscription) respond(ENDPOINT_TYPE, subscription);
+  };
+
+  /** Watches the services of the EDS subscription, and only those. */
+  const followEndpoints = async () => {
+    const wanted = new Set(readable(subscriptions.get(ENDPOINT_TYPE)?.names ?? [], false));
+    for (const [service, watch] of watches) {
+      if (wanted.has(service)) continue;
+      watches.delete(service);
+      watch.stop?.();
+    }
+    const added = [...wanted].filter((service) => !watches.has(service));
+    await Promise.all(
+      added.map(async (service) => {
+        const watch: { stop?: () => void; assignment?: ServiceAssignment } = {};
+        watches.set(service, watch);
+        const stop = await assignments.watch(service, (assignment) => {
+          watch.assignment = assignment;
+          endpointsChanged = true;
+          queueMicrotask(pushEndpoints);
+        });
+        if (closed || watches.get(service) !== watch) stop();
+        else watch.stop = stop;
+      }),
+    );
+  };
+
+  const stopWatchingTokens = auth.onTokensChanged(() => {
+    if (!caller || closed) return;
+    try {
+      auth.checkNotRevoked(caller, 'xds');
+    } catch (error) {
+      stream.abort(error);
+      return;
+    }
+    // What the caller may read can have narrowed or widened: tell it the new state of every type.
+    void (async () => {
+      updating += 1;
+      try {
+        await followEndpoints();
+      } finally {
+        updating -= 1;
+      }
+      if (closed) return;
+      endpointsChanged = false;
+      for (const [typeUrl, subscription] of subscriptions) respond(typeUrl, subscription);
+    })().catch((error: unknown) => stream.abort(error));
+  });
+
+  const stream = serveStream(call, {
+    async message(request) {
+      if (!caller) {
+        caller = await auth.authenticate(call.metadata, 'xds');
+        node = request.node?.id ?? '';
+      }
+      const typeUrl = request.typeUrl;
+      if (!typeUrl) throw new FieldError('type_url', 'is required: name the resource type to subscribe to');
+      const names = request.resourceNames ?? [];
+      if (names.length > config.limits.maxXdsResourceNames) {
+        throw new FieldError('resource_names', `has ${names.length} names, at most ${config.limits.maxXdsResourceNames} (LOOKASIDE_MAX_XDS_RESOURCE_NAMES)`);
+      }
+      const kind = RESOURCE_TYPES.get(typeUrl) ?? 'unknown';
+      const current = subscriptions.get(typeUrl);
+      if (current && request.responseNonce !== '' && request.responseNonce !== current.nonce) return; // stale
+      if (current && request.responseNonce === current.nonce) {
+        if (request.errorDetail) {
+          metrics.xdsNacks.inc({ type: kind });
+          log.warn(`xDS client ${clip(node)} rejected ${kind} version ${current.version}: ${clip(request.errorDetail.message ?? '')}`);
+        } else {
+          current.acked = request.versionInfo;
+        }
+      }
+      const unique = [...new Set(names)].sort();
+      if (current && sameNames(current.names, unique)) return; // an ACK or NACK, nothing new to send
+      const subscription = current ?? { names: [], nonce: '', version: 0, acked: '' };
+      subscription.names = unique;
+      subscriptions.set(typeUrl, subscription);
+      readable(unique, true);
+      updating += 1;
+      try {
+        if (typeUrl === ENDPOINT_TYPE) await followEndpoints();
+      } finally {
+        updating -= 1;
+      }
+      if (closed) return;
+      if (typeUrl === ENDPOINT_TYPE) endpointsChanged = false;
+      respond(typeUrl, subscription);
+      pushEndpoints();
+    },
+    end() {},
+    closed() {
+      closed = true;
+      for (const watch of watches.values()) watch.stop?.();
+      watches.clear();
+      stopWatchingTokens();
+      metrics.streams.dec({ api: 'xds' });
+    },
+    rejected(error) {
+      if (isBadInput(error)) metrics.rejectedInputs.inc({ api: 'xds' });
+    },
+  });
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}

@@ -6,8 +6,10 @@ import type { ProtoGrpcType as ReportsProto } from '../../src/generated/reports.
 import type { ProtoGrpcType as AssignmentsProto } from '../../src/generated/assignments.js';
 import type { ProtoGrpcType as RegistryProto } from '../../src/generated/registry.js';
 import type { ProtoGrpcType as HealthProto } from '../../src/generated/health.js';
+import type { ProtoGrpcType as AdsProto } from '../../src/generated/ads.js';
+import type { ProtoGrpcType as LrsProto } from '../../src/generated/lrs.js';
 
-type Loaded = LoadBalancerProto & ReportsProto & AssignmentsProto & RegistryProto & HealthProto;
+type Loaded = LoadBalancerProto & ReportsProto & AssignmentsProto & RegistryProto & HealthProto & AdsProto & LrsProto;
 
 let loaded: Loaded | undefined;
 /** The service's own protos, loaded as any grpc-js client would. */
@@ -25,6 +27,8 @@ export interface Clients {
   assignments: InstanceType<Loaded['lookaside']['v1']['Assignments']>;
   registry: InstanceType<Loaded['lookaside']['v1']['Registry']>;
   health: InstanceType<Loaded['grpc']['health']['v1']['Health']>;
+  ads: InstanceType<Loaded['envoy']['service']['discovery']['v3']['AggregatedDiscoveryService']>;
+  lrs: InstanceType<Loaded['envoy']['service']['load_stats']['v3']['LoadReportingService']>;
   close(): void;
 }
 
@@ -37,6 +41,8 @@ export function clients(address: string, options: grpc.ChannelOptions = {}, cred
     assignments: new p.lookaside.v1.Assignments(address, creds, options),
     registry: new p.lookaside.v1.Registry(address, creds, options),
     health: new p.grpc.health.v1.Health(address, creds, options),
+    ads: new p.envoy.service.discovery.v3.AggregatedDiscoveryService(address, creds, options),
+    lrs: new p.envoy.service.load_stats.v3.LoadReportingService(address, creds, options),
   };
   return { ...made, close: () => Object.values(made).forEach((c) => c.close()) };
 }

@@ -2,17 +2,21 @@
 // store, load from this process over loopback:
 //   1. reports ingested per second at BENCH_BACKENDS registered backends (default 1,000);
 //   2. time from one membership change to its arrival on N open BalanceLoad streams held
-//      by that replica, N in BENCH_STREAMS (default "1000,5000"), p50 and p99.
+//      by that replica, N in BENCH_STREAMS (default "1000,5000"), p50 and p99;
+//   3. the same for N xDS (ADS) streams subscribed to the service's EDS, N in
+//      BENCH_XDS_STREAMS (default "1000,5000").
 // Run: npm run bench:core   (needs redis-server on PATH, or REDIS_URL)
 import { clients, type Clients } from '../test/support/protos.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
 import { startRedis, uniquePrefix } from '../test/support/redis.js';
-import { openBalanceLoad, openReport, steadyLoad } from '../test/support/streams.js';
+import { openBalanceLoad, openReport, Recorded, steadyLoad } from '../test/support/streams.js';
+import { ENDPOINT_TYPE } from '../src/xds/resources.js';
 import { waitFor } from '../test/support/ports.js';
 
 const BACKENDS = Number(process.env.BENCH_BACKENDS ?? 1000);
 const REPORT_SECONDS = Number(process.env.BENCH_REPORT_SECONDS ?? 10);
 const STREAM_COUNTS = (process.env.BENCH_STREAMS ?? '1000,5000').split(',').map(Number);
+const XDS_STREAM_COUNTS = (process.env.BENCH_XDS_STREAMS ?? '1000,5000').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
 /** Client channels the load is spread over (one HTTP/2 connection each). */
 const CHANNELS = 8;
@@ -55,14 +59,28 @@ async function reportThroughput(address: string): Promise<{ perSecond: number; b
   return { perSecond, backends: BACKENDS };
 }
 
-async function propagation(address: string, n: number): Promise<{ n: number; p50: number; p99: number; max: number; samples: number }> {
+type Api = 'BalanceLoad' | 'xDS';
+
+/** A stream of `api` for `service`, and whether it has had its first assignment. */
+function openAssignmentStream(c: Clients, api: Api, service: string) {
+  if (api === 'BalanceLoad') {
+    const s = openBalanceLoad(c, service);
+    return { stream: s.stream, recorded: s.recorded, ready: () => Boolean(s.latestList()?.length) };
+  }
+  const stream = c.ads.StreamAggregatedResources();
+  const recorded = new Recorded(stream);
+  stream.write({ node: { id: 'bench' }, typeUrl: ENDPOINT_TYPE, resourceNames: [service] });
+  return { stream, recorded, ready: () => recorded.messages.length > 0 };
+}
+
+async function propagation(address: string, api: Api, n: number): Promise<{ n: number; p50: number; p99: number; max: number; samples: number }> {
   const pool = channels(address);
-  const service = `bench-fanout-${n}`;
+  const service = `bench-fanout-${api}-${n}`;
   const base = openReport(pool[0]);
   base.register(service, '10.2.0.1', 2000);
   await base.registered();
-  const streams = Array.from({ length: n }, (_, i) => openBalanceLoad(pool[i % CHANNELS], service));
-  await waitFor(`${n} streams to get the first list`, () => (streams.every((s) => s.latestList()?.length) ? true : undefined), 120_000, 50);
+  const streams = Array.from({ length: n }, (_, i) => openAssignmentStream(pool[i % CHANNELS], api, service));
+  await waitFor(`${n} streams to get the first assignment`, () => (streams.every((s) => s.ready()) ? true : undefined), 120_000, 50);
   const latencies: number[] = [];
   for (let change = 0; change < CHANGES; change++) {
     const counts = streams.map((s) => s.recorded.messages.length);
@@ -104,11 +122,17 @@ const service = await startServiceProcess({
 try {
   const ingest = await reportThroughput(service.grpcAddress);
   console.log(`reports ingested: ${ingest.perSecond.toFixed(0)}/s by one replica with Redis, ${ingest.backends} backends reporting, ${REPORT_SECONDS} s`);
-  for (const n of STREAM_COUNTS) {
-    const r = await propagation(service.grpcAddress, n);
-    console.log(
-      `change -> ${r.n} BalanceLoad streams on one replica: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.samples} arrivals over ${CHANGES} changes)`,
-    );
+  const runs: Array<[Api, number[]]> = [
+    ['BalanceLoad', STREAM_COUNTS],
+    ['xDS', XDS_STREAM_COUNTS],
+  ];
+  for (const [api, counts] of runs) {
+    for (const n of counts) {
+      const r = await propagation(service.grpcAddress, api, n);
+      console.log(
+        `change -> ${r.n} ${api} streams on one replica: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.samples} arrivals over ${CHANGES} changes)`,
+      );
+    }
   }
 } finally {
   await service.stop();

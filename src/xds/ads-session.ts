@@ -41,7 +41,8 @@ const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0
 
 /**
  * One ADS stream (state of the world): the client subscribes per resource type with the names
- * it wants; each response holds every subscribed resource of its type that exists. Requests
+ * it wants; each response holds every subscribed resource of its type that exists (EDS pushes:
+ * those that changed). Requests
  * quoting the latest nonce of their type are ACKs (or NACKs, with error_detail); those quoting
  * an older one are stale and ignored, as the protocol asks. A name that is not a valid service
  * name, or that the caller may not read, is left out: the client's answer is "does not
@@ -61,7 +62,8 @@ export function serveAggregatedResources(
   let closed = false;
   /** Subscriptions being applied: EDS pushes wait for them (they answer with the latest). */
   let updating = 0;
-  let endpointsChanged = false;
+  /** Services whose EDS changed since the last EDS response. */
+  const changedEndpoints = new Set<string>();
   const pushed = metrics.assignmentsPushed.labels({ api: 'xds' });
   metrics.streams.inc({ api: 'xds' });
 
@@ -98,12 +100,13 @@ export function serveAggregatedResources(
     return out;
   };
 
-  const respond = (typeUrl: string, subscription: Subscription) => {
+  /** A response of `typeUrl` with every subscribed resource, or only `names`. */
+  const respond = (typeUrl: string, subscription: Subscription, names = subscription.names) => {
     subscription.version += 1;
     subscription.nonce = String(++nonces);
     call.write({
       versionInfo: String(subscription.version),
-      resources: render(typeUrl, subscription.names),
+      resources: render(typeUrl, names),
       typeUrl,
       nonce: subscription.nonce,
       controlPlane: { identifier: CONTROL_PLANE_ID },
@@ -111,11 +114,14 @@ export function serveAggregatedResources(
     if (typeUrl === ENDPOINT_TYPE) pushed.inc();
   };
 
+  // Clients keep EDS resources a response leaves out (unlike LDS and CDS), so a push carries
+  // only the services that changed.
   const pushEndpoints = () => {
-    if (closed || updating > 0 || !endpointsChanged) return;
-    endpointsChanged = false;
+    if (closed || updating > 0 || changedEndpoints.size === 0) return;
+    const changed = [...changedEndpoints].sort();
+    changedEndpoints.clear();
     const subscription = subscriptions.get(ENDPOINT_TYPE);
-    if (subscription) respond(ENDPOINT_TYPE, subscription);
+    if (subscription) respond(ENDPOINT_TYPE, subscription, changed);
   };
 
   /** Watches the services of the EDS subscription, and only those. */
@@ -133,7 +139,7 @@ export function serveAggregatedResources(
         watches.set(service, watch);
         const stop = await assignments.watch(service, (assignment) => {
           watch.assignment = assignment;
-          endpointsChanged = true;
+          changedEndpoints.add(service);
           queueMicrotask(pushEndpoints);
         });
         if (closed || watches.get(service) !== watch) stop();
@@ -159,7 +165,7 @@ export function serveAggregatedResources(
         updating -= 1;
       }
       if (closed) return;
-      endpointsChanged = false;
+      changedEndpoints.clear();
       for (const [typeUrl, subscription] of subscriptions) respond(typeUrl, subscription);
     })().catch((error: unknown) => stream.abort(error));
   });
@@ -200,7 +206,7 @@ export function serveAggregatedResources(
         updating -= 1;
       }
       if (closed) return;
-      if (typeUrl === ENDPOINT_TYPE) endpointsChanged = false;
+      if (typeUrl === ENDPOINT_TYPE) changedEndpoints.clear();
       respond(typeUrl, subscription);
       pushEndpoints();
     },

@@ -4,7 +4,8 @@
 //   2. time from one membership change to its arrival on N open BalanceLoad streams held
 //      by that replica, N in BENCH_STREAMS (default "1000,5000"), p50 and p99;
 //   3. the same for N xDS (ADS) streams subscribed to the service's EDS, N in
-//      BENCH_XDS_STREAMS (default "1000,5000").
+//      BENCH_XDS_STREAMS (default "1000,5000");
+//   with the replica's memory growth per open stream (resident and V8 heap, from /metrics).
 // Run: npm run bench:core   (needs redis-server on PATH, or REDIS_URL)
 import { clients, type Clients } from '../test/support/protos.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
@@ -15,8 +16,9 @@ import { waitFor } from '../test/support/ports.js';
 
 const BACKENDS = Number(process.env.BENCH_BACKENDS ?? 1000);
 const REPORT_SECONDS = Number(process.env.BENCH_REPORT_SECONDS ?? 10);
-const STREAM_COUNTS = (process.env.BENCH_STREAMS ?? '1000,5000').split(',').map(Number);
-const XDS_STREAM_COUNTS = (process.env.BENCH_XDS_STREAMS ?? '1000,5000').split(',').map(Number);
+const counts = (list: string) => list.split(',').filter(Boolean).map(Number);
+const STREAM_COUNTS = counts(process.env.BENCH_STREAMS ?? '1000,5000');
+const XDS_STREAM_COUNTS = counts(process.env.BENCH_XDS_STREAMS ?? '1000,5000');
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
 /** Client channels the load is spread over (one HTTP/2 connection each). */
 const CHANNELS = 8;
@@ -73,14 +75,34 @@ function openAssignmentStream(c: Clients, api: Api, service: string) {
   return { stream, recorded, ready: () => recorded.messages.length > 0 };
 }
 
-async function propagation(address: string, api: Api, n: number): Promise<{ n: number; p50: number; p99: number; max: number; samples: number }> {
+/** The replica's resident memory and V8 heap, from its /metrics. */
+async function memory(httpPort: number): Promise<{ rss: number; heap: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { rss: read('lookaside_process_resident_memory_bytes'), heap: read('lookaside_nodejs_heap_used_bytes') };
+}
+
+interface Propagation {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+  /** Growth of the replica's memory per open stream, bytes. */
+  rssPerStream: number;
+  heapPerStream: number;
+}
+
+async function propagation(address: string, httpPort: number, api: Api, n: number): Promise<Propagation> {
   const pool = channels(address);
   const service = `bench-fanout-${api}-${n}`;
   const base = openReport(pool[0]);
   base.register(service, '10.2.0.1', 2000);
   await base.registered();
+  const before = await memory(httpPort);
   const streams = Array.from({ length: n }, (_, i) => openAssignmentStream(pool[i % CHANNELS], api, service));
   await waitFor(`${n} streams to get the first assignment`, () => (streams.every((s) => s.ready()) ? true : undefined), 120_000, 50);
+  const opened = await memory(httpPort);
   const latencies: number[] = [];
   for (let change = 0; change < CHANGES; change++) {
     const counts = streams.map((s) => s.recorded.messages.length);
@@ -104,7 +126,15 @@ async function propagation(address: string, api: Api, n: number): Promise<{ n: n
   base.stream.end();
   await new Promise((r) => setTimeout(r, 500));
   pool.forEach((c) => c.close());
-  return { n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)!, samples: latencies.length };
+  return {
+    n,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1)!,
+    samples: latencies.length,
+    rssPerStream: (opened.rss - before.rss) / n,
+    heapPerStream: (opened.heap - before.heap) / n,
+  };
 }
 
 const redis = await startRedis();
@@ -128,9 +158,9 @@ try {
   ];
   for (const [api, counts] of runs) {
     for (const n of counts) {
-      const r = await propagation(service.grpcAddress, api, n);
+      const r = await propagation(service.grpcAddress, service.httpPort, api, n);
       console.log(
-        `change -> ${r.n} ${api} streams on one replica: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.samples} arrivals over ${CHANGES} changes)`,
+        `change -> ${r.n} ${api} streams on one replica: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms (${r.samples} arrivals over ${CHANGES} changes); memory per stream: ${(r.rssPerStream / 1024).toFixed(1)} KiB resident, ${(r.heapPerStream / 1024).toFixed(1)} KiB heap`,
       );
     }
   }

@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { MetricsService } from './common/metrics.service.js';
 import { CertificateSource } from './security/certificates.js';
 import { PROTO_DIR } from './common/proto-dir.js';
+import { acceptEncoded } from './common/encoded.js';
 
 export { PROTO_DIR };
 
@@ -89,6 +90,8 @@ export async function startLookaside(config: LookasideConfig, logger: LoggerServ
         protoPath: PROTO_FILES,
         url: config.grpcAddress,
         loader: protoLoaderOptions(),
+        // Assignments go to many streams at once: they are encoded once (see Encoded).
+        onLoadPackageDefinition: (definition) => acceptEncoded(definition, ['grpc.lb.v1.LoadBalancer/BalanceLoad', 'lookaside.v1.Assignments/Watch']),
         credentials: certificates?.grpcCredentials(),
         channelOptions: { 'grpc.max_concurrent_streams': config.limits.maxStreamsPerConnection },
         maxReceiveMessageLength: config.limits.maxMessageBytes,

@@ -2,6 +2,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { FieldError, isBadInput } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { serveStream } from '../common/stream-session.js';
+import type { Encoded } from '../common/encoded.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { AssignmentService } from './assignment.service.js';
@@ -24,8 +25,8 @@ export interface AssignmentProtocol<Req, Res> {
   serviceOf(request: Req): string | undefined;
   /** Sent once the service is known, before anything else. */
   greeting(service: string): Res | undefined;
-  /** What to send for an assignment; undefined when this client has nothing new to learn. */
-  render(assignment: ServiceAssignment): Res | undefined;
+  /** What to send for an assignment (shared by streams: Encoded); undefined when this client has nothing new to learn. */
+  render(assignment: ServiceAssignment): Res | Encoded<Res> | undefined;
   /** Sent when the service has no assignment yet. */
   unknownService(service: string): Res;
   /** Any later message (client stats), given the assignment the client has. */
@@ -66,7 +67,8 @@ export function serveAssignmentStream<Req, Res>(
     current = assignment;
     const message = protocol.render(assignment);
     if (message === undefined) return;
-    call.write(message);
+    // The method's serializer takes an Encoded too (acceptEncoded in app.ts).
+    call.write(message as Res);
     pushed.inc();
   };
 

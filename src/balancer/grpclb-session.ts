@@ -3,6 +3,7 @@ import type { LookasideConfig } from '../config/config.js';
 import type { LoadBalanceRequest__Output } from '../generated/grpc/lb/v1/LoadBalanceRequest.js';
 import type { LoadBalanceResponse } from '../generated/grpc/lb/v1/LoadBalanceResponse.js';
 import { durationOf } from '../common/duration.js';
+import { Encoded } from '../common/encoded.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { serviceFromTarget } from '../registry/validation.js';
 import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
@@ -12,11 +13,11 @@ import { toServerList } from './server-list.js';
 
 const FALLBACK: LoadBalanceResponse = { fallbackResponse: {} };
 
-export type ServerListRenderer = (assignment: ServiceAssignment) => LoadBalanceResponse;
+export type ServerListRenderer = (assignment: ServiceAssignment) => Encoded<LoadBalanceResponse>;
 
-/** The ServerList message of each assignment, built once and shared by every stream. */
+/** The ServerList message of each assignment, built and encoded once and shared by every stream. */
 export function serverListRenderer(config: LookasideConfig): ServerListRenderer {
-  return perAssignment((a) => ({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
+  return perAssignment((a) => new Encoded<LoadBalanceResponse>({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
 }
 
 /**

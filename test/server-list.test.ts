@@ -9,7 +9,7 @@ function wb(n: number, weight: number, host = `10.0.0.${n}`): WeightedBackend {
 }
 
 function assignment(backends: WeightedBackend[], dropPpm = 0): ServiceAssignment {
-  return { service: 'echo', version: 1, backends, draining: [], dropPpm };
+  return { service: 'echo', version: 1, backends, draining: [], dropPpm, zones: {} };
 }
 
 describe('grpclb server list', () => {

@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { PROTO_DIR } from '../src/app.js';
 import { MetricsService } from '../src/common/metrics.service.js';
 import type { DiscoveryRequest } from '../src/generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 import type { DiscoveryResponse__Output } from '../src/generated/envoy/service/discovery/v3/DiscoveryResponse.js';
@@ -23,27 +21,7 @@ import { startService, type RunningService } from './support/lookaside.js';
 import { waitFor } from './support/ports.js';
 import { clients, type Clients } from './support/protos.js';
 import { bearer, openReport, Recorded, steadyLoad } from './support/streams.js';
-
-/** The Envoy protos of protos/, to read what lookaside put in each Any. */
-const root = (() => {
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => join(PROTO_DIR, target);
-  r.loadSync([
-    'envoy/config/listener/v3/listener.proto',
-    'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-    'envoy/config/route/v3/route.proto',
-    'envoy/config/cluster/v3/cluster.proto',
-    'envoy/config/endpoint/v3/endpoint.proto',
-  ]);
-  return r;
-})();
-
-type Packed = { type_url: string; value: Buffer | Uint8Array };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function unpack(any: Packed): any {
-  const type = root.lookupType(any.type_url.replace('type.googleapis.com/', ''));
-  return type.toObject(type.decode(any.value), { enums: String, longs: Number, defaults: true, oneofs: true });
-}
+import { unpack, type Packed } from './support/xds.js';
 
 function openAds(c: Clients, metadata = new Metadata()) {
   const stream = c.ads.StreamAggregatedResources(metadata);

@@ -6,6 +6,7 @@ import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3
 import { FieldError } from '../common/grpc-errors.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import { REGISTRY_STORE, addTokenStats, type RegistryStore, type TokenCallStats } from '../store/types.js';
+import { zoneRow } from '../policy/zones.js';
 
 /** How often this replica adds what its clients reported to the shared stats window. */
 export const CLIENT_STATS_FLUSH_MS = 1000;
@@ -64,8 +65,8 @@ export class ClientStatsService implements OnModuleDestroy {
     this.add(assignment.service, SERVICE_WIDE, { started, finished, failed: failedToSend, dropped });
   }
 
-  /** lookaside.v1 ClientLoad: counts per backend token. */
-  addClientLoad(assignment: ServiceAssignment | undefined, load: ClientLoad__Output): void {
+  /** lookaside.v1 ClientLoad: counts per backend token, and the calls started in the client's zone. */
+  addClientLoad(assignment: ServiceAssignment | undefined, load: ClientLoad__Output, clientZone: string): void {
     const tokens = load.tokens ?? [];
     if (tokens.length > this.config.limits.maxStatsTokens) {
       throw new FieldError('client_load.tokens', `has over ${this.config.limits.maxStatsTokens} entries`);
@@ -79,10 +80,14 @@ export class ClientStatsService implements OnModuleDestroy {
     const dropped = count('client_load.calls_dropped', load.callsDropped);
     if (!assignment) return;
     const known = new Set(assignment.backends.map((b) => b.token));
+    let started = 0;
     for (const p of parsed) {
-      if (known.has(p.token)) this.add(assignment.service, p.token, { ...p, dropped: 0 });
+      if (!known.has(p.token)) continue;
+      this.add(assignment.service, p.token, { ...p, dropped: 0 });
+      started += p.started;
     }
     if (dropped > 0) this.add(assignment.service, SERVICE_WIDE, { started: 0, finished: 0, failed: 0, dropped });
+    this.addZoneCalls(assignment, clientZone, started);
   }
 
   /**
@@ -90,7 +95,7 @@ export class ClientStatsService implements OnModuleDestroy {
    * per backend (sub_zone = backend id), so they land on the backend's token. Every entry is
    * checked before any is counted; `field` locates each in the request, for errors.
    */
-  addLrs(clusters: Array<{ assignment: ServiceAssignment | undefined; stats: ClusterStats__Output; field: string }>): void {
+  addLrs(clusters: Array<{ assignment: ServiceAssignment | undefined; stats: ClusterStats__Output; field: string }>, clientZone: string): void {
     const parsed = clusters.map(({ assignment, stats, field }) => {
       const localities = stats.upstreamLocalityStats ?? [];
       if (localities.length > this.config.limits.maxStatsTokens) {
@@ -110,10 +115,14 @@ export class ClientStatsService implements OnModuleDestroy {
       const tokens = new Map<string, string>();
       for (const b of assignment.backends) tokens.set(b.id, b.token);
       for (const b of assignment.draining) tokens.set(b.id, b.token);
+      let started = 0;
       for (const { id, ...counts } of perLocality) {
         const token = tokens.get(id);
-        if (token) this.add(assignment.service, token, { ...counts, dropped: 0 });
+        if (!token) continue;
+        this.add(assignment.service, token, { ...counts, dropped: 0 });
+        started += counts.started;
       }
+      this.addZoneCalls(assignment, clientZone, started);
       if (dropped > 0) this.add(assignment.service, SERVICE_WIDE, { started: 0, finished: 0, failed: 0, dropped });
     }
   }
@@ -132,6 +141,12 @@ export class ClientStatsService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+  }
+
+  /** Demand per zone for zone-aware weights; only zones the service has backends in, so rows stay few. */
+  private addZoneCalls(assignment: ServiceAssignment, zone: string, started: number): void {
+    if (zone === '' || started === 0 || !assignment.backends.some((b) => b.zone === zone)) return;
+    this.add(assignment.service, zoneRow(zone), { started, finished: 0, failed: 0, dropped: 0 });
   }
 
   private add(service: string, token: string, delta: TokenCallStats): void {

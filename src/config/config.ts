@@ -113,6 +113,8 @@ export interface PolicyOptions {
   targetUtilization: number;
   /** Mean utilization above which calls are dropped (load shedding); 0 = never drop. */
   dropUtilization: number;
+  /** Clients that name their zone prefer its backends while those stay under targetUtilization. */
+  zoneAware: boolean;
   /** Most calls ever dropped, parts per million. */
   maxDropPpm: number;
 }
@@ -280,6 +282,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       maxEjectedFraction: num('LOOKASIDE_POLICY_MAX_EJECTED_FRACTION', 0.3, 0, 1),
       targetUtilization: num('LOOKASIDE_POLICY_TARGET_UTILIZATION', 0.8, 0.01, 10),
       dropUtilization: num('LOOKASIDE_POLICY_DROP_UTILIZATION', 0, 0, 100),
+      zoneAware: readChoice(env, 'LOOKASIDE_POLICY_ZONE_AWARE', ['on', 'off'], 'on') === 'on',
       maxDropPpm: num('LOOKASIDE_POLICY_MAX_DROP_PPM', 500_000, 0, 1_000_000),
     },
     limits: {

@@ -1,6 +1,7 @@
 import type { PolicyOptions } from '../config/config.js';
 import type { BackendRecord, BackendState, EjectionRules, LoadSample, ServiceSnapshot, TokenCallStats } from '../store/types.js';
 import { effectiveBackends } from './membership.js';
+import { sameZoneWeights, zoneWeights } from './zones.js';
 
 export interface WeightedBackend {
   id: string;
@@ -33,6 +34,11 @@ export interface ServiceAssignment {
   draining: DrainingBackend[];
   /** Calls to drop, parts per million (load shedding). */
   dropPpm: number;
+  /**
+   * Weights for clients that name their zone, per zone, aligned with `backends` (0: not for
+   * that zone's clients); see zoneWeights. A zone not listed uses the global weights.
+   */
+  zones: Record<string, number[]>;
 }
 
 /** Client stats below this many finished calls in a window say too little about errors. */
@@ -192,7 +198,22 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
     token: b.token,
     weight: Math.max(1, Math.round((weighted[i] / heaviest) * options.weightResolution)),
   }));
-  return { service: snapshot.service, version: snapshot.version, backends, draining, dropPpm: dropPpm(eligible, now, options) };
+  const zones = options.zoneAware
+    ? zoneWeights(backends, snapshot.clientStats, fleetLoad(eligible, capacity), options.targetUtilization, options.weightResolution)
+    : {};
+  return { service: snapshot.service, version: snapshot.version, backends, draining, dropPpm: dropPpm(eligible, now, options), zones };
+}
+
+/** Calls served over calls the backends with figures could serve at full use; undefined without figures. */
+function fleetLoad(eligible: BackendRecord[], capacity: readonly (number | undefined)[]): number | undefined {
+  let rps = 0;
+  let full = 0;
+  eligible.forEach((b, i) => {
+    if (capacity[i] === undefined) return;
+    rps += loadFigures(b)!.rps;
+    full += capacity[i]!;
+  });
+  return full > 0 ? rps / full : undefined;
 }
 
 function dropPpm(eligible: BackendRecord[], nowMs: number, options: PolicyOptions): number {
@@ -312,6 +333,7 @@ export function maxEjected(serving: number, options: PolicyOptions): number {
 export function sameAssignment(a: ServiceAssignment, b: ServiceAssignment): boolean {
   if (a.dropPpm !== b.dropPpm || a.backends.length !== b.backends.length || a.draining.length !== b.draining.length) return false;
   for (let i = 0; i < a.draining.length; i++) if (a.draining[i].id !== b.draining[i].id) return false;
+  if (!sameZoneWeights(a.zones, b.zones)) return false;
   for (let i = 0; i < a.backends.length; i++) {
     const x = a.backends[i];
     const y = b.backends[i];

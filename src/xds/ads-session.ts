@@ -10,7 +10,7 @@ import { serveStream } from '../common/stream-session.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { AssignmentService } from '../balancer/assignment.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
-import { checkServiceName } from '../registry/validation.js';
+import { checkServiceName, checkZone } from '../registry/validation.js';
 import { ENDPOINT_TYPE, RESOURCE_TYPES, type XdsResources } from './resources.js';
 
 /** Names the control plane in every response (DiscoveryResponse.control_plane). */
@@ -58,6 +58,8 @@ export function serveAggregatedResources(
   const watches = new Map<string, { stop?: () => void; assignment?: ServiceAssignment }>();
   let caller: Caller | undefined;
   let node = '';
+  /** The client's zone (node.locality.zone): EDS carries that zone's weights. */
+  let clientZone = '';
   let nonces = 0;
   let closed = false;
   /** Subscriptions being applied: EDS pushes wait for them (they answer with the latest). */
@@ -94,7 +96,7 @@ export function serveAggregatedResources(
       else if (kind === 'cluster') out.push(resources.cluster(service));
       else if (kind === 'endpoint') {
         const assignment = watches.get(service)?.assignment;
-        if (assignment) out.push(resources.endpoints(assignment));
+        if (assignment) out.push(resources.endpoints(assignment, clientZone));
       }
     }
     return out;
@@ -175,6 +177,7 @@ export function serveAggregatedResources(
       if (!caller) {
         caller = await auth.authenticate(call.metadata, 'xds');
         node = request.node?.id ?? '';
+        clientZone = checkZone('node.locality.zone', request.node?.locality?.zone, config.limits);
       }
       const typeUrl = request.typeUrl;
       if (!typeUrl) throw new FieldError('type_url', 'is required: name the resource type to subscribe to');

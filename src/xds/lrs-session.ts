@@ -9,7 +9,7 @@ import { serveStream } from '../common/stream-session.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { AssignmentService } from '../balancer/assignment.service.js';
 import type { ClientStatsService } from '../balancer/client-stats.service.js';
-import { checkServiceName } from '../registry/validation.js';
+import { checkServiceName, checkZone } from '../registry/validation.js';
 
 export interface LrsDependencies {
   assignments: AssignmentService;
@@ -28,6 +28,7 @@ export interface LrsDependencies {
 export function serveLoadStats(call: ServerDuplexStream<LoadStatsRequest__Output, LoadStatsResponse>, deps: LrsDependencies): void {
   const { assignments, clientStats, metrics, auth, config } = deps;
   let caller: Caller | undefined;
+  let zone = '';
   metrics.streams.inc({ api: 'lrs' });
 
   const stopWatchingTokens = auth.onTokensChanged(() => {
@@ -43,6 +44,7 @@ export function serveLoadStats(call: ServerDuplexStream<LoadStatsRequest__Output
     async message(request) {
       if (!caller) {
         caller = await auth.authenticate(call.metadata, 'xds');
+        zone = checkZone('node.locality.zone', request.node?.locality?.zone, config.limits);
         const reporting = config.clientStatsIntervalMs > 0;
         call.write({
           clusters: [],
@@ -68,7 +70,7 @@ export function serveLoadStats(call: ServerDuplexStream<LoadStatsRequest__Output
           field,
         })),
       );
-      clientStats.addLrs(entries);
+      clientStats.addLrs(entries, zone);
     },
     end() {},
     closed() {

@@ -12,7 +12,7 @@ storeContract('redis', async () => {
   const redis = await startRedis();
   const prefix = uniquePrefix();
   return {
-    open: async () => new RedisStore(redis.url, prefix, STATS_WINDOW_MS),
+    open: async () => new RedisStore({ mode: 'single', url: redis.url }, prefix, STATS_WINDOW_MS),
     teardown: () => redis.stop(),
   };
 });

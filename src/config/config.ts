@@ -1,3 +1,5 @@
+import { loadRedisConnection, type RedisConnection } from './redis-connection.js';
+
 /**
  * Every timing, limit and threshold of the service, with its environment variable and
  * default. README.md's configuration table lists the same entries.
@@ -124,6 +126,8 @@ export interface LookasideConfig {
   httpPort: number;
   httpHost: string;
   redisUrl: string | undefined;
+  /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (one at most); undefined = the in-memory store. */
+  redis: RedisConnection | undefined;
   redisKeyPrefix: string;
   leaseTtlMs: number;
   reportIntervalMs: number;
@@ -240,6 +244,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
     httpPort: num('LOOKASIDE_HTTP_PORT', 8080, 0, 65535),
     httpHost: readString(env, { env: 'LOOKASIDE_HTTP_HOST', fallback: '0.0.0.0' }),
     redisUrl: env.REDIS_URL?.trim() || undefined,
+    redis: loadRedisConnection(env),
     redisKeyPrefix: readString(env, { env: 'LOOKASIDE_REDIS_PREFIX', fallback: 'lookaside' }),
     leaseTtlMs,
     reportIntervalMs,

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { describeRedis, type RedisConnection } from '../config/redis-connection.js';
 import type {
   BackendIdentity,
   BackendRecord,
@@ -57,6 +58,21 @@ function sampleFields(sample: Sample): string {
   return `"l":${JSON.stringify(sample.load)},"s":${JSON.stringify(sample.smoothed)},"r":${JSON.stringify(sample.recent)}`;
 }
 
+type Connection = Redis | Cluster;
+
+function withScripts<C extends Connection>(connection: C): C & Scripts {
+  connection.defineCommand('lookasideRegister', { numberOfKeys: KEY_COUNT, lua: REGISTER });
+  connection.defineCommand('lookasideReport', { numberOfKeys: KEY_COUNT, lua: REPORT });
+  connection.defineCommand('lookasideDeregister', { numberOfKeys: KEY_COUNT, lua: DEREGISTER });
+  connection.defineCommand('lookasideExpire', { numberOfKeys: KEY_COUNT, lua: EXPIRE });
+  connection.defineCommand('lookasideEject', { numberOfKeys: KEY_COUNT, lua: EJECT });
+  connection.defineCommand('lookasideSnapshot', { numberOfKeys: KEY_COUNT + 2, lua: SNAPSHOT });
+  connection.defineCommand('lookasidePrune', { numberOfKeys: KEY_COUNT + 1, lua: PRUNE });
+  connection.defineCommand('lookasideConfirmPrune', { numberOfKeys: 1, lua: CONFIRM_PRUNE });
+  connection.defineCommand('lookasideSetCluster', { numberOfKeys: KEY_COUNT + 1, lua: SET_CLUSTER });
+  return connection as C & Scripts;
+}
+
 function pairs(flat: string[]): Map<string, string> {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
@@ -64,53 +80,92 @@ function pairs(flat: string[]): Map<string, string> {
 }
 
 /**
- * The shared store. Keys of one service carry its name as a hash tag ("p:{svc}:..."), so
- * every script touches one slot and the layout works on Redis Cluster; change events go
- * out on a sharded pub/sub channel of the same slot.
+ * The shared store, over one Redis, a Redis Cluster or a Sentinel-managed primary. Keys of one
+ * service carry its name as a hash tag ("p:{svc}:..."), so every script touches one slot (and
+ * runs on the primary owning it); change events go out on a sharded pub/sub channel of the same
+ * slot. The set of known services is one key, read and written by single-key commands only.
  */
 export class RedisStore implements RegistryStore {
   readonly shared = true;
   readonly description: string;
-  private readonly redis: Redis & Scripts;
-  private readonly subscriber: Redis;
+  private readonly redis: Connection & Scripts;
+  /** The Cluster itself (it keeps sharded subscriber connections of its own), else a duplicate. */
+  private readonly subscriber: Connection;
   private readonly listeners = new Map<string, Set<ChangeListener>>();
   private readonly resyncListeners = new Set<() => void>();
-  private subscriberReadyOnce = false;
 
   constructor(
-    url: string,
+    connection: RedisConnection,
     private readonly prefix: string,
     private readonly statsWindowMs: number,
   ) {
-    this.description = `Redis store at ${url.replace(/\/\/[^@/]*@/, '//***@')}`;
-    const redis = new Redis(url, { enableAutoPipelining: true, lazyConnect: false });
-    redis.defineCommand('lookasideRegister', { numberOfKeys: KEY_COUNT, lua: REGISTER });
-    redis.defineCommand('lookasideReport', { numberOfKeys: KEY_COUNT, lua: REPORT });
-    redis.defineCommand('lookasideDeregister', { numberOfKeys: KEY_COUNT, lua: DEREGISTER });
-    redis.defineCommand('lookasideExpire', { numberOfKeys: KEY_COUNT, lua: EXPIRE });
-    redis.defineCommand('lookasideEject', { numberOfKeys: KEY_COUNT, lua: EJECT });
-    redis.defineCommand('lookasideSnapshot', { numberOfKeys: KEY_COUNT + 2, lua: SNAPSHOT });
-    redis.defineCommand('lookasidePrune', { numberOfKeys: KEY_COUNT + 1, lua: PRUNE });
-    redis.defineCommand('lookasideConfirmPrune', { numberOfKeys: 1, lua: CONFIRM_PRUNE });
-    redis.defineCommand('lookasideSetCluster', { numberOfKeys: KEY_COUNT + 1, lua: SET_CLUSTER });
-    this.redis = redis as Redis & Scripts;
-    this.subscriber = redis.duplicate();
-    // ioredis reconnects by itself; say so once per outage instead of once per retry.
+    this.description = describeRedis(connection);
     const log = new Logger('RedisStore');
     let lastError = '';
-    for (const connection of [redis, this.subscriber]) {
-      connection.on('error', (error: Error) => {
-        if (error.message !== lastError) log.warn(`Redis: ${error.message}`);
-        lastError = error.message;
+    // ioredis reconnects by itself; say so once per outage instead of once per retry.
+    const warn = (error: Error) => {
+      if (error.message !== lastError) log.warn(`Redis: ${error.message}`);
+      lastError = error.message;
+    };
+    const resync = () => {
+      for (const listener of this.resyncListeners) listener();
+    };
+    if (connection.mode === 'cluster') {
+      const cluster = new Cluster(connection.nodes, {
+        // SSUBSCRIBE goes to the primary owning the channel's slot, over a connection per primary.
+        shardedSubscribers: true,
+        enableAutoPipelining: true,
+        redisOptions: { username: connection.username, password: connection.password, tls: connection.tls ? {} : undefined },
       });
-      connection.on('ready', () => (lastError = ''));
+      this.redis = withScripts(cluster);
+      this.subscriber = cluster;
+      cluster.on('error', warn);
+      cluster.on('node error', warn);
+      cluster.on('ready', () => (lastError = ''));
+      // The sharded subscribers are rebuilt and resubscribed after a node is lost or the slots
+      // move; events published meanwhile are lost. The first one comes with the initial connect.
+      let subscribersReadyOnce = false;
+      cluster.on('subscribersReady', () => {
+        if (subscribersReadyOnce) resync();
+        subscribersReadyOnce = true;
+      });
+    } else {
+      const options: RedisOptions = {
+        enableAutoPipelining: true,
+        // A write that reaches a primary just demoted by a failover reconnects (to the new
+        // primary) and is sent again: a script rejected with READONLY has written nothing.
+        reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+      };
+      const redis =
+        connection.mode === 'single'
+          ? new Redis(connection.url, options)
+          : new Redis({
+              ...options,
+              sentinels: connection.sentinels,
+              name: connection.name,
+              username: connection.username,
+              password: connection.password,
+              sentinelPassword: connection.sentinelPassword,
+              tls: connection.tls ? {} : undefined,
+              enableTLSForSentinelMode: connection.tls,
+              // Reconnect as soon as the Sentinels announce a new primary, not at the next error.
+              failoverDetector: true,
+            });
+      this.redis = withScripts(redis);
+      // Asks the Sentinels for the primary too, so it follows failovers like the command connection.
+      this.subscriber = redis.duplicate();
+      for (const connection of [redis, this.subscriber]) {
+        connection.on('error', warn);
+        connection.on('ready', () => (lastError = ''));
+      }
+      let subscriberReadyOnce = false;
+      this.subscriber.on('ready', () => {
+        // ioredis re-subscribes by itself after a reconnect; events sent meanwhile are lost.
+        if (subscriberReadyOnce) resync();
+        subscriberReadyOnce = true;
+      });
     }
     this.subscriber.on('smessage', (channel: string, message: string) => this.deliver(channel, message));
-    this.subscriber.on('ready', () => {
-      // ioredis re-subscribes by itself after a reconnect; events sent meanwhile are lost.
-      if (this.subscriberReadyOnce) for (const listener of this.resyncListeners) listener();
-      this.subscriberReadyOnce = true;
-    });
   }
 
   async register(
@@ -310,10 +365,10 @@ export class RedisStore implements RegistryStore {
   async close(): Promise<void> {
     this.listeners.clear();
     // QUIT waits for Redis; when Redis is down it would wait forever, so give it a moment only.
-    const quit = Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    const connections = new Set<Connection>([this.subscriber, this.redis]);
+    const quit = Promise.allSettled([...connections].map((c) => c.quit()));
     await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref())]);
-    this.subscriber.disconnect();
-    this.redis.disconnect();
+    for (const connection of connections) connection.disconnect();
   }
 
   private deliver(channel: string, message: string): void {

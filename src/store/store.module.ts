@@ -5,8 +5,8 @@ import { RedisStore } from './redis.store.js';
 import { REGISTRY_STORE, type RegistryStore } from './types.js';
 
 export function createStore(config: LookasideConfig): RegistryStore {
-  const store = config.redisUrl
-    ? new RedisStore(config.redisUrl, config.redisKeyPrefix, config.clientStatsWindowMs)
+  const store = config.redis
+    ? new RedisStore(config.redis, config.redisKeyPrefix, config.clientStatsWindowMs)
     : new MemoryStore(config.clientStatsWindowMs);
   const log = new Logger('Store');
   if (store.shared) log.log(`using the ${store.description}`);

@@ -6,12 +6,17 @@ import type { Encoded } from '../common/encoded.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { AssignmentService } from './assignment.service.js';
+import type { AssignmentViews } from './assignment-views.js';
+import type { SubsetSlots } from '../policy/subset.js';
 
 /** What every assignment stream needs from the app. */
 export interface AssignmentStreamDependencies {
   assignments: AssignmentService;
   metrics: MetricsService;
   auth: AuthService;
+  views: AssignmentViews;
+  /** Client numbers for subsetting, per service on this replica. */
+  slots: SubsetSlots;
 }
 
 /** What differs between the grpclb and the lookaside.v1 assignment streams. */
@@ -25,8 +30,11 @@ export interface AssignmentProtocol<Req, Res> {
   serviceOf(request: Req): string | undefined;
   /** Sent once the service is known, before anything else. */
   greeting(service: string): Res | undefined;
-  /** What to send for an assignment (shared by streams: Encoded); undefined when this client has nothing new to learn. */
-  render(assignment: ServiceAssignment): Res | Encoded<Res> | undefined;
+  /**
+   * What to send for an assignment (shared by streams: Encoded); undefined when this client has
+   * nothing new to learn. `slot`: the client's number for subsetting, when subsetting is on.
+   */
+  render(assignment: ServiceAssignment, slot: number | undefined): Res | Encoded<Res> | undefined;
   /** Sent when the service has no assignment yet. */
   unknownService(service: string): Res;
   /** Any later message (client stats), given the assignment the client has. */
@@ -48,6 +56,7 @@ export function serveAssignmentStream<Req, Res>(
   let caller: Caller | undefined;
   let unwatch: (() => void) | undefined;
   let current: ServiceAssignment | undefined;
+  let slot: { index: number; release(): void } | undefined;
   let closed = false;
   metrics.streams.inc({ api });
 
@@ -65,7 +74,7 @@ export function serveAssignmentStream<Req, Res>(
   const pushed = metrics.assignmentsPushed.labels({ api });
   const push = (assignment: ServiceAssignment) => {
     current = assignment;
-    const message = protocol.render(assignment);
+    const message = protocol.render(assignment, slot?.index);
     if (message === undefined) return;
     // The method's serializer takes an Encoded too (acceptEncoded in app.ts).
     call.write(message as Res);
@@ -80,6 +89,7 @@ export function serveAssignmentStream<Req, Res>(
         caller = await auth.authenticate(call.metadata, api);
         auth.authorizeRead(caller, api, protocol.serviceField, named);
         service = named;
+        if (deps.views.subsetSize > 0) slot = deps.slots.claim(service);
         const greeting = protocol.greeting(service);
         if (greeting !== undefined) call.write(greeting);
         const stop = await assignments.watch(service, push);
@@ -95,6 +105,7 @@ export function serveAssignmentStream<Req, Res>(
     closed() {
       closed = true;
       unwatch?.();
+      slot?.release();
       stopWatchingTokens();
       metrics.streams.dec({ api });
     },

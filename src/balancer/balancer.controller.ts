@@ -10,6 +10,8 @@ import { MetricsService } from '../common/metrics.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { AssignmentStreamDependencies } from './assignment-stream.js';
 import { AssignmentService } from './assignment.service.js';
+import { AssignmentViews } from './assignment-views.js';
+import { SubsetSlots } from '../policy/subset.js';
 import { ClientStatsService } from './client-stats.service.js';
 import { serveBalanceLoad, serverListRenderer, type ServerListRenderer } from './grpclb-session.js';
 import { assignmentRenderer, serveWatch, type AssignmentRenderer } from './watch-session.js';
@@ -30,7 +32,7 @@ export class BalancerController {
   ) {
     this.serverList = serverListRenderer(config);
     this.assignment = assignmentRenderer(config);
-    this.deps = { assignments, metrics, auth };
+    this.deps = { assignments, metrics, auth, views: new AssignmentViews(config.subsetSize), slots: new SubsetSlots() };
   }
 
   @GrpcStreamCall('LoadBalancer', 'BalanceLoad')

@@ -47,10 +47,11 @@ export function serveBalanceLoad(
         ? serviceFromTarget('initial_request.name', request.initialRequest!.name, config.limits)
         : undefined,
     greeting: () => ({ initialResponse: { clientStatsReportInterval: durationOf(config.clientStatsIntervalMs) } }),
-    render(assignment) {
+    render(assignment, slot) {
       if (assignment.backends.length === 0) return fallBack();
       fellBack = false;
-      return serverList(assignment);
+      // grpclb clients name no zone: the global weights, and the client's subset.
+      return serverList(deps.views.view(assignment, '', slot));
     },
     unknownService: () => {
       fellBack = true;

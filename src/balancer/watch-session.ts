@@ -10,36 +10,30 @@ import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { ClientStatsService } from './client-stats.service.js';
 
-export type AssignmentRenderer = (assignment: ServiceAssignment, clientZone: string) => Encoded<Assignment>;
+export type AssignmentRenderer = (assignment: ServiceAssignment) => Encoded<Assignment>;
 
-/**
- * The Assignment message of each assignment for clients in each zone (the global one for
- * clients in a zone the assignment has no weights for), built and encoded once and shared by
- * every stream that gets it.
- */
+/** The Assignment message of each assignment (or view of one), built and encoded once and shared by every stream. */
 export function assignmentRenderer(config: LookasideConfig): AssignmentRenderer {
   const clientStatsInterval = durationOf(config.clientStatsIntervalMs);
-  const build = (a: ServiceAssignment, weights: number[] | undefined) =>
-    new Encoded<Assignment>({
-      service: a.service,
-      version: a.version,
-      backends: a.backends.flatMap((b, i) => {
-        const weight = weights ? weights[i] : b.weight;
-        if (weight === 0) return [];
-        return [{ host: b.host, port: b.port, weight, loadBalanceToken: b.token, zone: b.zone, state: b.state, labels: b.labels }];
+  return perAssignment(
+    (a) =>
+      new Encoded<Assignment>({
+        service: a.service,
+        version: a.version,
+        backends: a.backends.map((b) => ({
+          host: b.host,
+          port: b.port,
+          weight: b.weight,
+          loadBalanceToken: b.token,
+          zone: b.zone,
+          state: b.state,
+          labels: b.labels,
+        })),
+        fallback: a.backends.length === 0,
+        dropPpm: a.dropPpm,
+        clientStatsInterval,
       }),
-      fallback: a.backends.length === 0,
-      dropPpm: a.dropPpm,
-      clientStatsInterval,
-    });
-  const perZone = perAssignment((a) => new Map<string, Encoded<Assignment>>([['', build(a, undefined)]]));
-  return (assignment, clientZone) => {
-    const messages = perZone(assignment);
-    const zone = assignment.zones[clientZone] ? clientZone : '';
-    let message = messages.get(zone);
-    if (!message) messages.set(zone, (message = build(assignment, assignment.zones[zone])));
-    return message;
-  };
+  );
 }
 
 /** lookaside.v1 Watch: the SDK's stream; an Assignment at once and on every change. */
@@ -64,7 +58,8 @@ export function serveWatch(
       return service;
     },
     greeting: () => undefined,
-    render: (assignment) => message(assignment, clientZone),
+    // This client's view: its zone's weights, its subset.
+    render: (assignment, slot) => message(deps.views.view(assignment, clientZone, slot)),
     // Version 0: nothing is known of the service yet (the SDK keeps what it has).
     unknownService: (service) => ({ service, version: 0, backends: [], fallback: true, dropPpm: 0, clientStatsInterval }),
     followUp(request, current) {

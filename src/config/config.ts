@@ -137,6 +137,8 @@ export interface LookasideConfig {
   clientStatsIntervalMs: number;
   clientStatsWindowMs: number;
   maxServerListEntries: number;
+  /** Backends each client of a service is given at most (deterministic subsetting); 0 = all. */
+  subsetSize: number;
   /** How often certificate and token files are checked for changes. */
   fileReloadIntervalMs: number;
   /** How often services without backends or a Kubernetes view are forgotten. */
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
     clientStatsIntervalMs,
     clientStatsWindowMs: num('LOOKASIDE_CLIENT_STATS_WINDOW_MS', 10_000, 1000, 3_600_000),
     maxServerListEntries: num('LOOKASIDE_MAX_SERVER_LIST_ENTRIES', 100, 1, 100_000),
+    subsetSize: num('LOOKASIDE_SUBSET_SIZE', 0, 0, 100_000),
     fileReloadIntervalMs: num('LOOKASIDE_FILE_RELOAD_INTERVAL_MS', 5000, 100, 3_600_000),
     servicePruneIntervalMs: num('LOOKASIDE_SERVICE_PRUNE_INTERVAL_MS', 60_000, 1000, 86_400_000),
     fleetRefreshMs: num('LOOKASIDE_FLEET_REFRESH_MS', 1000, 100, 600_000),

@@ -11,6 +11,8 @@ import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { AssignmentService } from '../balancer/assignment.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import { checkServiceName, checkZone } from '../registry/validation.js';
+import type { AssignmentViews } from '../balancer/assignment-views.js';
+import type { SubsetSlots } from '../policy/subset.js';
 import { ENDPOINT_TYPE, RESOURCE_TYPES, type XdsResources } from './resources.js';
 
 /** Names the control plane in every response (DiscoveryResponse.control_plane). */
@@ -25,6 +27,8 @@ export interface AdsDependencies {
   resources: XdsResources;
   config: LookasideConfig;
   log: Logger;
+  views: AssignmentViews;
+  slots: SubsetSlots;
 }
 
 /** What the stream has agreed with the client about one resource type. */
@@ -53,9 +57,9 @@ export function serveAggregatedResources(
   call: ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>,
   deps: AdsDependencies,
 ): void {
-  const { assignments, metrics, auth, resources, config, log } = deps;
+  const { assignments, metrics, auth, resources, config, log, views, slots } = deps;
   const subscriptions = new Map<string, Subscription>();
-  const watches = new Map<string, { stop?: () => void; assignment?: ServiceAssignment }>();
+  const watches = new Map<string, ServiceFollow>();
   let caller: Caller | undefined;
   let node = '';
   /** The client's zone (node.locality.zone): EDS carries that zone's weights. */
@@ -95,8 +99,9 @@ export function serveAggregatedResources(
       else if (kind === 'route') out.push(resources.route(service));
       else if (kind === 'cluster') out.push(resources.cluster(service));
       else if (kind === 'endpoint') {
-        const assignment = watches.get(service)?.assignment;
-        if (assignment) out.push(resources.endpoints(assignment, clientZone));
+        const watch = watches.get(service);
+        // This client's view: its zone's weights, its subset.
+        if (watch?.assignment) out.push(resources.endpoints(views.view(watch.assignment, clientZone, watch.slot?.index)));
       }
     }
     return out;
@@ -133,19 +138,22 @@ export function serveAggregatedResources(
       if (wanted.has(service)) continue;
       watches.delete(service);
       watch.stop?.();
+      watch.slot?.release();
     }
     const added = [...wanted].filter((service) => !watches.has(service));
     await Promise.all(
       added.map(async (service) => {
-        const watch: { stop?: () => void; assignment?: ServiceAssignment } = {};
+        const watch: ServiceFollow = { slot: views.subsetSize > 0 ? slots.claim(service) : undefined };
         watches.set(service, watch);
         const stop = await assignments.watch(service, (assignment) => {
           watch.assignment = assignment;
           changedEndpoints.add(service);
           queueMicrotask(pushEndpoints);
         });
-        if (closed || watches.get(service) !== watch) stop();
-        else watch.stop = stop;
+        if (closed || watches.get(service) !== watch) {
+          stop();
+          watch.slot?.release();
+        } else watch.stop = stop;
       }),
     );
   };
@@ -216,7 +224,10 @@ export function serveAggregatedResources(
     end() {},
     closed() {
       closed = true;
-      for (const watch of watches.values()) watch.stop?.();
+      for (const watch of watches.values()) {
+        watch.stop?.();
+        watch.slot?.release();
+      }
       watches.clear();
       stopWatchingTokens();
       metrics.streams.dec({ api: 'xds' });
@@ -225,6 +236,14 @@ export function serveAggregatedResources(
       if (isBadInput(error)) metrics.rejectedInputs.inc({ api: 'xds' });
     },
   });
+}
+
+/** One EDS service a stream follows. */
+interface ServiceFollow {
+  stop?: () => void;
+  assignment?: ServiceAssignment;
+  /** The client's number among the service's xDS clients here, for subsetting. */
+  slot?: { index: number; release(): void };
 }
 
 function sameNames(a: string[], b: string[]): boolean {

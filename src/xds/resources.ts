@@ -56,19 +56,11 @@ export class XdsResources {
   private readonly root = loadRoot();
   private readonly encoders = new Map<string, protobuf.Type>();
   private readonly router: Any = { type_url: ROUTER_TYPE, value: Buffer.alloc(0) };
-  private readonly endpointsPerZone = perAssignment((a) => new Map<string, Any>([['', this.pack(ENDPOINT_TYPE, loadAssignment(a))]]));
+  /** EDS of an assignment, or of one client's view of it (AssignmentViews). */
+  readonly endpoints: (assignment: ServiceAssignment) => Any = perAssignment((a) => this.pack(ENDPOINT_TYPE, loadAssignment(a)));
 
   /** @param reportLoad clusters name this server for LRS (lookaside ingests the reports as client stats). */
   constructor(private readonly reportLoad: boolean) {}
-
-  /** EDS for clients in `clientZone`: its zone weights when the assignment has some, else the global ones. */
-  endpoints(assignment: ServiceAssignment, clientZone: string): Any {
-    const perZone = this.endpointsPerZone(assignment);
-    const zone = assignment.zones[clientZone] ? clientZone : '';
-    let packed = perZone.get(zone);
-    if (!packed) perZone.set(zone, (packed = this.pack(ENDPOINT_TYPE, loadAssignment(assignment, assignment.zones[zone]))));
-    return packed;
-  }
 
   listener(service: string): Any {
     const manager: HttpConnectionManager = {
@@ -113,29 +105,22 @@ export class XdsResources {
  * EDS for an assignment. Each backend is a locality of its own (zone = its zone, sub_zone =
  * its id) weighted by its policy weight: gRPC's xDS clients pick a locality by weight and then
  * round-robin inside it, ignoring endpoint weights, so this is how the weights reach them.
- * The endpoint weight is set too, for clients that read it. `zoneWeights` replaces the weights
- * for clients of one zone (see zoneWeights); a 0 leaves the backend out. Draining backends are listed as
+ * The endpoint weight is set too, for clients that read it. Draining backends are listed as
  * DRAINING (clients send them no new calls); the policy's drops become a drop_overload.
  */
-export function loadAssignment(assignment: ServiceAssignment, zoneWeights?: number[]): ClusterLoadAssignment {
-  const endpoints: LocalityLbEndpoints[] = assignment.backends.flatMap((b, i) => {
-    const weight = zoneWeights ? zoneWeights[i] : b.weight;
-    if (weight === 0) return [];
-    return [
+export function loadAssignment(assignment: ServiceAssignment): ClusterLoadAssignment {
+  const endpoints: LocalityLbEndpoints[] = assignment.backends.map((b) => ({
+    locality: { region: '', zone: b.zone, subZone: b.id },
+    loadBalancingWeight: { value: b.weight },
+    priority: 0,
+    lbEndpoints: [
       {
-        locality: { region: '', zone: b.zone, subZone: b.id },
-        loadBalancingWeight: { value: weight },
-        priority: 0,
-        lbEndpoints: [
-          {
-            endpoint: { address: { socketAddress: { address: b.host, portValue: b.port } } },
-            healthStatus: 'HEALTHY' as const,
-            loadBalancingWeight: { value: weight },
-          },
-        ],
+        endpoint: { address: { socketAddress: { address: b.host, portValue: b.port } } },
+        healthStatus: 'HEALTHY',
+        loadBalancingWeight: { value: b.weight },
       },
-    ];
-  });
+    ],
+  }));
   for (const b of assignment.draining) {
     endpoints.push({
       locality: { region: '', zone: b.zone, subZone: b.id },

@@ -13,6 +13,8 @@ import { ClientStatsService } from '../balancer/client-stats.service.js';
 import { serveAggregatedResources, type AdsDependencies } from './ads-session.js';
 import { serveLoadStats, type LrsDependencies } from './lrs-session.js';
 import { XdsResources } from './resources.js';
+import { AssignmentViews } from '../balancer/assignment-views.js';
+import { SubsetSlots } from '../policy/subset.js';
 
 /** xDS for proxyless gRPC clients: ADS (LDS, RDS, CDS, EDS) and LRS, over the same policy. */
 @Controller()
@@ -28,7 +30,8 @@ export class XdsController {
     auth: AuthService,
   ) {
     const resources = new XdsResources(config.clientStatsIntervalMs > 0);
-    this.ads = { assignments, metrics, auth, resources, config, log: new Logger('xDS') };
+    const views = new AssignmentViews(config.subsetSize);
+    this.ads = { assignments, metrics, auth, resources, config, log: new Logger('xDS'), views, slots: new SubsetSlots() };
     this.lrs = { assignments, clientStats, metrics, auth, config };
   }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { describeRedis, type RedisConnection } from '../config/redis-connection.js';
 import type {
   BackendIdentity,
@@ -130,17 +130,14 @@ export class RedisStore implements RegistryStore {
         subscribersReadyOnce = true;
       });
     } else {
-      const options: RedisOptions = {
-        enableAutoPipelining: true,
-        // A write that reaches a primary just demoted by a failover reconnects (to the new
-        // primary) and is sent again: a script rejected with READONLY has written nothing.
-        reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
-      };
       const redis =
         connection.mode === 'single'
-          ? new Redis(connection.url, options)
+          ? new Redis(connection.url, { enableAutoPipelining: true })
           : new Redis({
-              ...options,
+              enableAutoPipelining: true,
+              // A write that reaches a primary just demoted by a failover reconnects (to the new
+              // primary, per the Sentinels) and is sent again: a script refused with READONLY wrote nothing.
+              reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
               sentinels: connection.sentinels,
               name: connection.name,
               username: connection.username,

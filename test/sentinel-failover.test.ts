@@ -1,0 +1,104 @@
+// A Sentinel failover under load: lookaside on a real Sentinel set, three SDK backends reporting
+// through the SDK's reporter, and an SDK client calling them all along. What users rely on: no
+// call fails, and afterwards every backend is listed again, reporting to the new primary,
+// within one lease.
+import assert from 'node:assert/strict';
+import type { ServiceError } from '@grpc/grpc-js';
+import { after, before, describe, it } from 'node:test';
+import type { ListBackendsResponse__Output } from '../src/generated/lookaside/v1/ListBackendsResponse.js';
+import { BackendReporter, registerLookaside } from '../client-sdk/src/index.js';
+import { echoClient, sleep, startBackend, steadyTraffic, type EchoClientInstance, type TestBackend } from '../client-sdk/test/support/backends.js';
+import { startService, type RunningService } from './support/lookaside.js';
+import { waitFor } from './support/ports.js';
+import { clients, type Clients } from './support/protos.js';
+import { cli, startRedisSentinel, type TestRedisSentinel } from './support/redis-cluster.js';
+import { uniquePrefix } from './support/redis.js';
+
+const LEASE_TTL_MS = 3000; // the default
+/** Reports every 200 ms, as the SDK's integration tests do. */
+const SERVICE_ENV = { LOOKASIDE_REPORT_INTERVAL_MS: '200', LOOKASIDE_LOAD_PUSH_INTERVAL_MS: '200' };
+const FAST_BACKOFF = { initialMs: 50, maxMs: 500 };
+const CALLS_PER_SECOND = 100;
+const NAMES = ['a', 'b', 'c'];
+
+describe('Sentinel failover under load', () => {
+  let sentinel: TestRedisSentinel;
+  let service: RunningService;
+  let registry: Clients;
+  let client: EchoClientInstance;
+  const prefix = uniquePrefix();
+  const backends: Array<{ backend: TestBackend; reporter: BackendReporter; reconnects: number }> = [];
+
+  before(async () => {
+    sentinel = await startRedisSentinel();
+    registerLookaside({ backoff: FAST_BACKOFF });
+    service = await startService({
+      env: { ...SERVICE_ENV, REDIS_SENTINELS: sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(','), LOOKASIDE_REDIS_PREFIX: prefix },
+    });
+    registry = clients(service.grpcAddress);
+    for (const name of NAMES) {
+      const reporter = new BackendReporter({ service: 'svc', lookasideAddress: service.grpcAddress, host: '127.0.0.1', backoff: FAST_BACKOFF });
+      const backend = await startBackend(name, { interceptors: [reporter.interceptor] });
+      reporter.attach(backend.server);
+      const entry = { backend, reporter, reconnects: 0 };
+      reporter.on('disconnected', () => entry.reconnects++);
+      reporter.start({ port: backend.port });
+      await reporter.whenRegistered(5000);
+      backends.push(entry);
+    }
+    client = echoClient(`lookaside://${service.grpcAddress}/svc`);
+  });
+  after(async () => {
+    client?.close();
+    for (const { reporter, backend } of backends) {
+      await reporter.stop();
+      await backend.stop();
+    }
+    registry?.close();
+    await service?.stop();
+    await sentinel?.stop();
+  });
+
+  const listBackends = () =>
+    new Promise<ListBackendsResponse__Output>((resolve, reject) =>
+      registry.registry.ListBackends({ service: 'svc' }, (err: ServiceError | null, res?: ListBackendsResponse__Output) => (err ? reject(err) : resolve(res!))),
+    );
+
+  it('fails no call and lists every backend again within a lease', async () => {
+    const ids = backends.map((b) => `127.0.0.1:${b.backend.port}`).sort();
+    await waitFor('all three listed', async () => ((await listBackends()).backends.length === 3 ? true : undefined), 5000, 50);
+    const traffic = steadyTraffic(client, CALLS_PER_SECOND, 30_000);
+    await sleep(1500);
+    const { from, to } = await sentinel.failover();
+    const failedOverAt = Date.now();
+    assert.notEqual(from, to);
+    // Every backend listed with a report newer than the failover, read through the new primary.
+    const relistedMs = await waitFor(
+      'every backend reporting again',
+      async () => {
+        const listed = (await listBackends().catch(() => undefined))?.backends ?? [];
+        const fresh = listed.filter((b) => Number(b.lastReportUnixMs) > failedOverAt).map((b) => b.backendId);
+        return fresh.length === 3 ? Date.now() - failedOverAt : undefined;
+      },
+      LEASE_TTL_MS,
+      50,
+    );
+    assert.deepEqual(
+      (await listBackends()).backends.map((b) => b.backendId).sort(),
+      ids,
+    );
+    assert.equal(await cli(to, 'HLEN', `${prefix}:{svc}:members`), '3', 'the new primary holds all three');
+    await sleep(1500);
+    const outcomes = await traffic.stop();
+    const failed = outcomes.filter((o) => !o.ok);
+    const served = new Set(outcomes.filter((o) => o.ok).map((o) => o.backend));
+    const afterFailover = outcomes.filter((o) => o.at > failedOverAt).length;
+    console.log(
+      `figure: failover :${from} -> :${to}; ${outcomes.length} calls (${afterFailover} after it), ${failed.length} failed; ` +
+        `all backends reporting again ${relistedMs} ms after; reporter reconnects ${backends.map((b) => b.reconnects).join('/')}`,
+    );
+    assert.deepEqual(failed.map((o) => o.error?.details), [], 'no call failed');
+    assert.ok(afterFailover > CALLS_PER_SECOND, `calls went on after the failover (${afterFailover})`);
+    assert.equal(served.size, 3, 'all three backends served calls');
+  });
+});

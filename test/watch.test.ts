@@ -203,7 +203,7 @@ describe('configuration', () => {
     assert.equal(config.reportIntervalMs, 500);
     assert.equal(config.loadPushIntervalMs, 1000);
     assert.equal(config.grpcAddress, '0.0.0.0:50051');
-    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.redis, undefined, 'no Redis: the in-memory store');
     assert.ok(config.clientStatsIntervalMs >= 1000);
   });
 

@@ -125,7 +125,6 @@ export interface LookasideConfig {
   grpcAddress: string;
   httpPort: number;
   httpHost: string;
-  redisUrl: string | undefined;
   /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (one at most); undefined = the in-memory store. */
   redis: RedisConnection | undefined;
   redisKeyPrefix: string;
@@ -245,7 +244,6 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
     grpcAddress: readString(env, { env: 'LOOKASIDE_GRPC_ADDRESS', fallback: '0.0.0.0:50051' }),
     httpPort: num('LOOKASIDE_HTTP_PORT', 8080, 0, 65535),
     httpHost: readString(env, { env: 'LOOKASIDE_HTTP_HOST', fallback: '0.0.0.0' }),
-    redisUrl: env.REDIS_URL?.trim() || undefined,
     redis: loadRedisConnection(env),
     redisKeyPrefix: readString(env, { env: 'LOOKASIDE_REDIS_PREFIX', fallback: 'lookaside' }),
     leaseTtlMs,

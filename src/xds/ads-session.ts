@@ -34,11 +34,12 @@ export interface AdsDependencies {
 /** What the stream has agreed with the client about one resource type. */
 interface Subscription {
   names: string[];
+  /** Of `names`, the valid service names the caller may read: what responses hold. */
+  served: string[];
   /** Nonce of the latest response of this type; a request quoting another one is stale. */
   nonce: string;
-  /** Version of the latest response, and the one the client last accepted. */
+  /** Version of the latest response. */
   version: number;
-  acked: string;
 }
 
 const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}...` : text);
@@ -73,28 +74,30 @@ export function serveAggregatedResources(
   const pushed = metrics.assignmentsPushed.labels({ api: 'xds' });
   metrics.streams.inc({ api: 'xds' });
 
-  const readable = (names: string[], reasonCounted: boolean): string[] => {
+  /** The names a response may hold: valid service names the caller may read; the rest are counted when `count`. */
+  const servable = (names: string[], count: boolean): string[] => {
     const valid = names.filter((name) => {
       try {
         checkServiceName('resource_names', name, config.limits);
         return true;
       } catch {
-        if (reasonCounted) metrics.xdsResourcesOmitted.inc({ reason: 'invalid' });
+        if (count) metrics.xdsResourcesOmitted.inc({ reason: 'invalid' });
         return false;
       }
     });
     const allowed = caller ? auth.readable(caller, valid) : [];
-    if (reasonCounted && allowed.length < valid.length) {
+    if (count && allowed.length < valid.length) {
       metrics.xdsResourcesOmitted.inc({ reason: 'denied' }, valid.length - allowed.length);
       log.warn(`xDS client ${clip(node)} may not read ${valid.filter((n) => !allowed.includes(n)).slice(0, 5).join(', ')}: left out`);
     }
     return allowed;
   };
 
-  const render = (typeUrl: string, names: string[]): Any[] => {
+  /** The resources of `typeUrl` for `services` (servable names only). */
+  const render = (typeUrl: string, services: string[]): Any[] => {
     const kind = RESOURCE_TYPES.get(typeUrl);
     const out: Any[] = [];
-    for (const service of readable(names, false)) {
+    for (const service of services) {
       if (kind === 'listener') out.push(resources.listener(service));
       else if (kind === 'route') out.push(resources.route(service));
       else if (kind === 'cluster') out.push(resources.cluster(service));
@@ -107,13 +110,13 @@ export function serveAggregatedResources(
     return out;
   };
 
-  /** A response of `typeUrl` with every subscribed resource, or only `names`. */
-  const respond = (typeUrl: string, subscription: Subscription, names = subscription.names) => {
+  /** A response of `typeUrl` with every subscribed resource, or only `services`. */
+  const respond = (typeUrl: string, subscription: Subscription, services = subscription.served) => {
     subscription.version += 1;
     subscription.nonce = String(++nonces);
     call.write({
       versionInfo: String(subscription.version),
-      resources: render(typeUrl, names),
+      resources: render(typeUrl, services),
       typeUrl,
       nonce: subscription.nonce,
       controlPlane: { identifier: CONTROL_PLANE_ID },
@@ -133,7 +136,7 @@ export function serveAggregatedResources(
 
   /** Watches the services of the EDS subscription, and only those. */
   const followEndpoints = async () => {
-    const wanted = new Set(readable(subscriptions.get(ENDPOINT_TYPE)?.names ?? [], false));
+    const wanted = new Set(subscriptions.get(ENDPOINT_TYPE)?.served ?? []);
     for (const [service, watch] of watches) {
       if (wanted.has(service)) continue;
       watches.delete(service);
@@ -167,6 +170,7 @@ export function serveAggregatedResources(
       return;
     }
     // What the caller may read can have narrowed or widened: tell it the new state of every type.
+    for (const subscription of subscriptions.values()) subscription.served = servable(subscription.names, false);
     void (async () => {
       updating += 1;
       try {
@@ -196,20 +200,17 @@ export function serveAggregatedResources(
       const kind = RESOURCE_TYPES.get(typeUrl) ?? 'unknown';
       const current = subscriptions.get(typeUrl);
       if (current && request.responseNonce !== '' && request.responseNonce !== current.nonce) return; // stale
-      if (current && request.responseNonce === current.nonce) {
-        if (request.errorDetail) {
-          metrics.xdsNacks.inc({ type: kind });
-          log.warn(`xDS client ${clip(node)} rejected ${kind} version ${current.version}: ${clip(request.errorDetail.message ?? '')}`);
-        } else {
-          current.acked = request.versionInfo;
-        }
+      // A NACK: logged and counted, not resent (the same state would be rejected again).
+      if (current && request.responseNonce === current.nonce && request.errorDetail) {
+        metrics.xdsNacks.inc({ type: kind });
+        log.warn(`xDS client ${clip(node)} rejected ${kind} version ${current.version}: ${clip(request.errorDetail.message ?? '')}`);
       }
       const unique = [...new Set(names)].sort();
       if (current && sameNames(current.names, unique)) return; // an ACK or NACK, nothing new to send
-      const subscription = current ?? { names: [], nonce: '', version: 0, acked: '' };
+      const subscription = current ?? { names: [], served: [], nonce: '', version: 0 };
       subscription.names = unique;
+      subscription.served = servable(unique, true);
       subscriptions.set(typeUrl, subscription);
-      readable(unique, true);
       updating += 1;
       try {
         if (typeUrl === ENDPOINT_TYPE) await followEndpoints();

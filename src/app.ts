@@ -90,8 +90,13 @@ export async function startLookaside(config: LookasideConfig, logger: LoggerServ
         protoPath: PROTO_FILES,
         url: config.grpcAddress,
         loader: protoLoaderOptions(),
-        // Assignments go to many streams at once: they are encoded once (see Encoded).
-        onLoadPackageDefinition: (definition) => acceptEncoded(definition, ['grpc.lb.v1.LoadBalancer/BalanceLoad', 'lookaside.v1.Assignments/Watch']),
+        // Assignments go to many streams at once: they are encoded once (see Encoded, Spliced).
+        onLoadPackageDefinition: (definition) =>
+          acceptEncoded(definition, [
+            'grpc.lb.v1.LoadBalancer/BalanceLoad',
+            'lookaside.v1.Assignments/Watch',
+            'envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+          ]),
         credentials: certificates?.grpcCredentials(),
         channelOptions: { 'grpc.max_concurrent_streams': config.limits.maxStreamsPerConnection },
         maxReceiveMessageLength: config.limits.maxMessageBytes,

@@ -133,6 +133,9 @@ describe('xDS: ADS and LRS over real gRPC', () => {
     });
     assert.ok(Number(both.versionInfo) > Number(empty.versionInfo), 'versions grow');
     assert.notEqual(both.nonce, empty.nonce);
+    // A one-service push is spliced from this stream's fields and bytes shared with other streams.
+    assert.equal(both.typeUrl, ENDPOINT_TYPE);
+    assert.equal(both.controlPlane?.identifier, 'lookaside');
     const [a, b] = unpack(both.resources[0]).endpoints;
     assert.deepEqual(a.locality, { region: '', zone: 'zone-a', subZone: '127.0.0.1:8201' });
     assert.deepEqual(b.locality, { region: '', zone: 'zone-b', subZone: '127.0.0.1:8202' });

@@ -7,6 +7,7 @@ import type { Any } from '../generated/google/protobuf/Any.js';
 import { FieldError, isBadInput } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { serveStream } from '../common/stream-session.js';
+import { Encoded, Spliced } from '../common/encoded.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { AssignmentService } from '../balancer/assignment.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
@@ -40,6 +41,21 @@ interface Subscription {
   nonce: string;
   /** Version of the latest response. */
   version: number;
+}
+
+/**
+ * The shared part (resource, type, control plane) of EDS pushes that carry one resource, by
+ * resource: the streams of a service get the same one (one per view) on every change.
+ */
+const sharedEndpointParts = new WeakMap<Any, Encoded<DiscoveryResponse>>();
+
+function sharedEndpointPart(resource: Any): Encoded<DiscoveryResponse> {
+  let part = sharedEndpointParts.get(resource);
+  if (!part) {
+    part = new Encoded({ resources: [resource], typeUrl: ENDPOINT_TYPE, controlPlane: { identifier: CONTROL_PLANE_ID } });
+    sharedEndpointParts.set(resource, part);
+  }
+  return part;
 }
 
 const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}...` : text);
@@ -114,13 +130,13 @@ export function serveAggregatedResources(
   const respond = (typeUrl: string, subscription: Subscription, services = subscription.served) => {
     subscription.version += 1;
     subscription.nonce = String(++nonces);
-    call.write({
-      versionInfo: String(subscription.version),
-      resources: render(typeUrl, services),
-      typeUrl,
-      nonce: subscription.nonce,
-      controlPlane: { identifier: CONTROL_PLANE_ID },
-    });
+    const own: DiscoveryResponse = { versionInfo: String(subscription.version), nonce: subscription.nonce };
+    const rendered = render(typeUrl, services);
+    if (typeUrl === ENDPOINT_TYPE && rendered.length === 1) {
+      // A push of one service's endpoints: the same bytes for all its streams but these two fields.
+      // The method's serializer takes a Spliced (acceptEncoded in app.ts).
+      call.write(new Spliced(own, sharedEndpointPart(rendered[0])) as DiscoveryResponse);
+    } else call.write({ ...own, resources: rendered, typeUrl, controlPlane: { identifier: CONTROL_PLANE_ID } });
     if (typeUrl === ENDPOINT_TYPE) pushed.inc();
   };
 

@@ -1,27 +1,35 @@
-// Service-core benchmark (issue 2). One lookaside replica in a child process with the Redis
-// store, load from this process over loopback:
-//   1. reports ingested per second at BENCH_BACKENDS registered backends (default 1,000);
+// Service-core benchmark (issues 2 and 13). One lookaside replica in a child process with the
+// Redis store, load over loopback:
+//   1. reports ingested per second at BENCH_BACKENDS registered backends (default 1,000), sent
+//      from this process;
 //   2. time from one membership change to its arrival on N open BalanceLoad streams held
-//      by that replica, N in BENCH_STREAMS (default "1000,5000"), p50 and p99;
+//      by that replica, N in BENCH_STREAMS (default "1000,10000"), p50 and p99; the streams
+//      are held by BENCH_CLIENT_PROCESSES client processes (default 4, bench/fanout-client.ts);
 //   3. the same for N xDS (ADS) streams subscribed to the service's EDS, N in
-//      BENCH_XDS_STREAMS (default "1000,5000");
+//      BENCH_XDS_STREAMS (default "1000,10000");
 //   with the replica's memory growth per open stream (resident and V8 heap, from /metrics).
-// Run: npm run bench:core   (needs redis-server on PATH, or REDIS_URL)
+// BENCH_PROFILE_DIR=dir writes the replica's CPU profile there.
+// Run: npm run bench:core   (needs redis-server on PATH, or REDIS_URL; the replica's inspector
+// is opened on loopback to collect garbage before each memory reading)
 import { clients, type Clients } from '../test/support/protos.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
 import { startRedis, uniquePrefix } from '../test/support/redis.js';
-import { openBalanceLoad, openReport, Recorded, steadyLoad } from '../test/support/streams.js';
-import { ENDPOINT_TYPE } from '../src/xds/resources.js';
-import { waitFor } from '../test/support/ports.js';
+import { openReport, steadyLoad } from '../test/support/streams.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/ports.js';
+import { wallClockMs, type Api, type FanoutCommand, type FanoutReply } from './fanout-client.js';
 
 const BACKENDS = Number(process.env.BENCH_BACKENDS ?? 1000);
 const REPORT_SECONDS = Number(process.env.BENCH_REPORT_SECONDS ?? 10);
 const counts = (list: string) => list.split(',').filter(Boolean).map(Number);
-const STREAM_COUNTS = counts(process.env.BENCH_STREAMS ?? '1000,5000');
-const XDS_STREAM_COUNTS = counts(process.env.BENCH_XDS_STREAMS ?? '1000,5000');
+const STREAM_COUNTS = counts(process.env.BENCH_STREAMS ?? '1000,10000');
+const XDS_STREAM_COUNTS = counts(process.env.BENCH_XDS_STREAMS ?? '1000,10000');
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
 /** Client channels the load is spread over (one HTTP/2 connection each). */
 const CHANNELS = 8;
+/** Processes holding the fan-out streams (bench/fanout-client.ts), as a fleet would. */
+const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 4);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -61,22 +69,76 @@ async function reportThroughput(address: string): Promise<{ perSecond: number; b
   return { perSecond, backends: BACKENDS };
 }
 
-type Api = 'BalanceLoad' | 'xDS';
+/** A client process of the fan-out bench, driven over IPC. */
+class FanoutClient {
+  private readonly child: ChildProcess;
+  private readonly replies: FanoutReply[] = [];
+  private waiting: ((reply: FanoutReply) => void) | undefined;
 
-/** A stream of `api` for `service`, and whether it has had its first assignment. */
-function openAssignmentStream(c: Clients, api: Api, service: string) {
-  if (api === 'BalanceLoad') {
-    const s = openBalanceLoad(c, service);
-    return { stream: s.stream, recorded: s.recorded, ready: () => Boolean(s.latestList()?.length) };
+  constructor() {
+    this.child = fork(fileURLToPath(new URL('./fanout-client.ts', import.meta.url)), {
+      execArgv: ['--import', '@swc-node/register/esm-register'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (reply: FanoutReply) => {
+      if (this.waiting) this.waiting(reply);
+      else this.replies.push(reply);
+    });
   }
-  const stream = c.ads.StreamAggregatedResources();
-  const recorded = new Recorded(stream);
-  stream.write({ node: { id: 'bench' }, typeUrl: ENDPOINT_TYPE, resourceNames: [service] });
-  return { stream, recorded, ready: () => recorded.messages.length > 0 };
+
+  send(command: FanoutCommand): void {
+    this.child.send(command);
+  }
+
+  /** The next reply, which must be of `kind`. */
+  async next<K extends FanoutReply['kind']>(kind: K, timeoutMs = 120_000): Promise<Extract<FanoutReply, { kind: K }>> {
+    const reply =
+      this.replies.shift() ??
+      (await new Promise<FanoutReply>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fan-out client: no ${kind} within ${timeoutMs} ms`)), timeoutMs);
+        this.waiting = (r) => {
+          clearTimeout(timer);
+          this.waiting = undefined;
+          resolve(r);
+        };
+      }));
+    if (reply.kind === 'error') throw new Error(`fan-out client: ${reply.message}`);
+    if (reply.kind !== kind) throw new Error(`fan-out client: got ${reply.kind}, expected ${kind}`);
+    return reply as Extract<FanoutReply, { kind: K }>;
+  }
+
+  ask<K extends FanoutReply['kind']>(command: FanoutCommand, kind: K): Promise<Extract<FanoutReply, { kind: K }>> {
+    this.send(command);
+    return this.next(kind);
+  }
+
+  close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ kind: 'close' } satisfies FanoutCommand);
+    return exited;
+  }
 }
 
-/** The replica's resident memory and V8 heap, from its /metrics. */
+/**
+ * Collects the replica's garbage through its inspector (HeapProfiler.collectGarbage), so memory
+ * readings count live objects only.
+ */
+async function collectGarbage(inspectorPort: number): Promise<void> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    socket.onmessage = (event) => {
+      if ((JSON.parse(String(event.data)) as { id?: number }).id === 1) resolve();
+    };
+    socket.onerror = () => reject(new Error('cannot reach the replica inspector'));
+  });
+  socket.close();
+}
+
+/** The replica's resident memory and V8 heap after a full collection, from its /metrics. */
 async function memory(httpPort: number): Promise<{ rss: number; heap: number }> {
+  await collectGarbage(inspectorPort);
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: read('lookaside_process_resident_memory_bytes'), heap: read('lookaside_nodejs_heap_used_bytes') };
@@ -94,38 +156,38 @@ interface Propagation {
 }
 
 async function propagation(address: string, httpPort: number, api: Api, n: number): Promise<Propagation> {
-  const pool = channels(address);
+  const control = clients(address);
   const service = `bench-fanout-${api}-${n}`;
-  const base = openReport(pool[0]);
+  const base = openReport(control);
   base.register(service, '10.2.0.1', 2000);
   await base.registered();
   const before = await memory(httpPort);
-  const streams = Array.from({ length: n }, (_, i) => openAssignmentStream(pool[i % CHANNELS], api, service));
-  await waitFor(`${n} streams to get the first assignment`, () => (streams.every((s) => s.ready()) ? true : undefined), 120_000, 50);
+  const fleet = Array.from({ length: CLIENT_PROCESSES }, () => new FanoutClient());
+  const share = (i: number) => Math.floor(n / CLIENT_PROCESSES) + (i < n % CLIENT_PROCESSES ? 1 : 0);
+  const perProcess = Math.max(1, Math.round(CHANNELS / CLIENT_PROCESSES));
+  await Promise.all(
+    fleet.map((f, i) =>
+      f.ask({ kind: 'open', address, api, service, streams: share(i), channels: perProcess, firstChannel: i * perProcess }, 'opened'),
+    ),
+  );
   const opened = await memory(httpPort);
   const latencies: number[] = [];
   for (let change = 0; change < CHANGES; change++) {
-    const counts = streams.map((s) => s.recorded.messages.length);
-    const arrivals = new Array<number>(n).fill(0);
-    streams.forEach((s, i) =>
-      s.stream.once('data', () => {
-        arrivals[i] = performance.now();
-      }),
-    );
-    const extra = openReport(pool[1 % CHANNELS]);
-    const t0 = performance.now();
+    await Promise.all(fleet.map((f) => f.ask({ kind: 'arm' }, 'armed')));
+    const extra = openReport(control);
+    const t0 = wallClockMs();
     extra.register(service, '10.2.0.2', 3000 + change);
-    await waitFor('every stream to see the change', () => (arrivals.every((a) => a > 0) ? true : undefined), 60_000, 5);
-    for (const a of arrivals) latencies.push(a - t0);
+    const arrivals = await Promise.all(fleet.map((f) => f.next('arrived')));
+    for (const { at } of arrivals) for (const a of at) latencies.push(a - t0);
     // Remove it again and let the removal land everywhere before the next round.
     extra.stream.end();
-    await waitFor('the removal', () => (streams.every((s, i) => s.recorded.messages.length >= counts[i] + 2) ? true : undefined), 60_000, 5);
+    await Promise.all(fleet.map((f) => f.ask({ kind: 'settle' }, 'settled')));
   }
   latencies.sort((a, b) => a - b);
-  for (const s of streams) s.stream.cancel();
+  await Promise.all(fleet.map((f) => f.close()));
   base.stream.end();
   await new Promise((r) => setTimeout(r, 500));
-  pool.forEach((c) => c.close());
+  control.close();
   return {
     n,
     p50: percentile(latencies, 50),
@@ -138,11 +200,16 @@ async function propagation(address: string, httpPort: number, api: Api, n: numbe
 }
 
 const redis = await startRedis();
+const inspectorPort = await freePort();
 // This process plays a whole fleet and all its clients over a few connections; the
 // per-connection limits are for real clients, one process each.
 const service = await startServiceProcess({
   redisUrl: redis.url,
   redisPrefix: uniquePrefix(),
+  nodeFlags: [
+    `--inspect=127.0.0.1:${inspectorPort}`,
+    ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
+  ],
   env: {
     LOOKASIDE_MAX_STREAMS_PER_CONNECTION: '100000',
     LOOKASIDE_MAX_REPORT_STREAMS_PER_CONNECTION: '100000',

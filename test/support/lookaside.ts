@@ -17,6 +17,8 @@ export interface ServiceOptions {
   env?: Record<string, string>;
   /** Reuse a gRPC port (a restarted replica at the same address). */
   grpcPort?: number;
+  /** Extra node flags for a child process (a bench's --cpu-prof). */
+  nodeFlags?: string[];
 }
 
 export interface RunningService {
@@ -52,7 +54,7 @@ export async function startServiceProcess(
   options: ServiceOptions = {},
 ): Promise<RunningService & { child: ChildProcess; kill(signal?: NodeJS.Signals): Promise<void> }> {
   const { grpcPort, httpPort, env } = await settings(options);
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', '@swc-node/register/esm-register', 'src/main.ts'], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', process.env.LOOKASIDE_TEST_LOGS ? 'inherit' : 'ignore', 'inherit'],

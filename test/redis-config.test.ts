@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
-import { describeRedis } from '../src/config/redis-connection.js';
+import { describeRedis, readRedisTls } from '../src/config/redis-connection.js';
 
 const redisOf = (env: Record<string, string>) => loadConfig(env).redis;
 
@@ -53,6 +53,17 @@ describe('configuration: REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS', () =>
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_PASSWORD: 'x' }), /REDIS_PASSWORD: only for REDIS_CLUSTER_NODES or REDIS_SENTINELS/);
     assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINEL_NAME: 'm' }), /REDIS_SENTINEL_NAME: only for REDIS_SENTINELS/);
     assert.throws(() => loadConfig({ REDIS_PASSWORD: 'x' }), /REDIS_PASSWORD set without/);
+  });
+
+  it('takes TLS files (a private CA, a client certificate) over TLS only, and names a file it cannot read', () => {
+    assert.deepEqual(redisOf({ REDIS_URL: 'rediss://h:6380', REDIS_TLS_CA_FILE: '/etc/ca.pem' }), { mode: 'single', url: 'rediss://h:6380', tlsFiles: { caFile: '/etc/ca.pem' } });
+    const cluster = redisOf({ REDIS_CLUSTER_NODES: 'a:1', REDIS_TLS: 'on', REDIS_TLS_CERT_FILE: '/c.pem', REDIS_TLS_KEY_FILE: '/k.pem' });
+    assert.deepEqual(cluster?.tlsFiles, { certFile: '/c.pem', keyFile: '/k.pem' });
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/ca.pem' }), /^Error: REDIS_TLS_CA_FILE: only over TLS \(a rediss:\/\/ REDIS_URL, or REDIS_TLS=on\)/);
+    assert.throws(() => loadConfig({ REDIS_SENTINELS: 's:1', REDIS_TLS_CA_FILE: '/ca.pem' }), /REDIS_TLS_CA_FILE: only over TLS/);
+    assert.throws(() => loadConfig({ REDIS_URL: 'rediss://h:6380', REDIS_TLS_CERT_FILE: '/c.pem' }), /REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE are set together or not at all/);
+    assert.throws(() => loadConfig({ REDIS_TLS_CA_FILE: '/ca.pem' }), /REDIS_TLS_CA_FILE set without REDIS_URL/);
+    assert.throws(() => readRedisTls({ caFile: '/nonexistent/ca.pem' }), /^Error: REDIS_TLS_CA_FILE=\/nonexistent\/ca\.pem: cannot read it \(ENOENT\)$/);
   });
 
   it('describes the store by mode and addresses, never a password', () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Where the shared state lives: one Redis, a Redis Cluster, or a primary found through Sentinel. */
 export interface HostPort {
   host: string;
@@ -12,10 +14,19 @@ export interface RedisAuth {
   tls: boolean;
 }
 
-export type RedisConnection =
+/** PEM files for TLS to Redis: a private CA instead of the system's, a client certificate for servers that ask. */
+export interface RedisTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** `tlsFiles` only when one of REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE is set. */
+export type RedisConnection = (
   | { mode: 'single'; url: string }
   | ({ mode: 'cluster'; nodes: HostPort[] } & RedisAuth)
-  | ({ mode: 'sentinel'; sentinels: HostPort[]; name: string; sentinelPassword: string | undefined } & RedisAuth);
+  | ({ mode: 'sentinel'; sentinels: HostPort[]; name: string; sentinelPassword: string | undefined } & RedisAuth)
+) & { tlsFiles?: RedisTlsFiles };
 
 /** The master set Sentinel is asked for when REDIS_SENTINEL_NAME is unset (Sentinel's own example name). */
 export const DEFAULT_SENTINEL_NAME = 'mymaster';
@@ -42,8 +53,41 @@ function readTls(env: Env): boolean {
   return raw === 'on';
 }
 
+function readTlsFiles(env: Env): RedisTlsFiles | undefined {
+  const files = { caFile: set(env, 'REDIS_TLS_CA_FILE'), certFile: set(env, 'REDIS_TLS_CERT_FILE'), keyFile: set(env, 'REDIS_TLS_KEY_FILE') };
+  if (!files.certFile !== !files.keyFile) throw new Error('REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE are set together or not at all');
+  if (!files.caFile && !files.certFile) return undefined;
+  return Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined));
+}
+
+/** The TLS options the files name, read now so a missing or unreadable file stops the start with its variable's name. */
+export function readRedisTls(files: RedisTlsFiles | undefined): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  if (!files) return {};
+  const read = (path: string | undefined, name: string) => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${name}=${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  const tls = { ca: read(files.caFile, 'REDIS_TLS_CA_FILE'), cert: read(files.certFile, 'REDIS_TLS_CERT_FILE'), key: read(files.keyFile, 'REDIS_TLS_KEY_FILE') };
+  return Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+}
+
 /** Undefined when no Redis is configured (the in-memory store). */
 export function loadRedisConnection(env: Env): RedisConnection | undefined {
+  const connection = loadConnection(env);
+  const tlsFiles = readTlsFiles(env);
+  if (!tlsFiles) return connection;
+  const names = Object.keys(tlsFiles).map((k) => `REDIS_TLS_${k.replace('File', '').toUpperCase()}_FILE`);
+  if (!connection) throw new Error(`${names.join(', ')} set without REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS`);
+  const tls = connection.mode === 'single' ? connection.url.startsWith('rediss://') : connection.tls;
+  if (!tls) throw new Error(`${names.join(', ')}: only over TLS (a rediss:// REDIS_URL, or REDIS_TLS=on)`);
+  return { ...connection, tlsFiles };
+}
+
+function loadConnection(env: Env): RedisConnection | undefined {
   const url = set(env, 'REDIS_URL');
   const clusterNodes = set(env, 'REDIS_CLUSTER_NODES');
   const sentinels = set(env, 'REDIS_SENTINELS');

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
-import { describeRedis, type RedisConnection } from '../config/redis-connection.js';
+import { describeRedis, readRedisTls, type RedisConnection } from '../config/redis-connection.js';
 import type {
   BackendIdentity,
   BackendRecord,
@@ -93,6 +93,8 @@ export class RedisStore implements RegistryStore {
   private readonly subscriber: Connection;
   private readonly listeners = new Map<string, Set<ChangeListener>>();
   private readonly resyncListeners = new Set<() => void>();
+  /** The connection's last error, until it is ready again ('' = none). */
+  private lastError = '';
 
   constructor(
     connection: RedisConnection,
@@ -101,27 +103,27 @@ export class RedisStore implements RegistryStore {
   ) {
     this.description = describeRedis(connection);
     const log = new Logger('RedisStore');
-    let lastError = '';
     // ioredis reconnects by itself; say so once per outage instead of once per retry.
     const warn = (error: Error) => {
-      if (error.message !== lastError) log.warn(`Redis: ${error.message}`);
-      lastError = error.message;
+      if (error.message !== this.lastError) log.warn(`Redis: ${error.message}`);
+      this.lastError = error.message;
     };
     const resync = () => {
       for (const listener of this.resyncListeners) listener();
     };
+    const tls = readRedisTls(connection.tlsFiles);
     if (connection.mode === 'cluster') {
       const cluster = new Cluster(connection.nodes, {
         // SSUBSCRIBE goes to the primary owning the channel's slot, over a connection per primary.
         shardedSubscribers: true,
         enableAutoPipelining: true,
-        redisOptions: { username: connection.username, password: connection.password, tls: connection.tls ? {} : undefined },
+        redisOptions: { username: connection.username, password: connection.password, tls: connection.tls ? tls : undefined },
       });
       this.redis = withScripts(cluster);
       this.subscriber = cluster;
       cluster.on('error', warn);
       cluster.on('node error', warn);
-      cluster.on('ready', () => (lastError = ''));
+      cluster.on('ready', () => (this.lastError = ''));
       // The sharded subscribers are rebuilt and resubscribed after a node is lost or the slots
       // move; events published meanwhile are lost. The first one comes with the initial connect.
       let subscribersReadyOnce = false;
@@ -132,7 +134,7 @@ export class RedisStore implements RegistryStore {
     } else {
       const redis =
         connection.mode === 'single'
-          ? new Redis(connection.url, { enableAutoPipelining: true })
+          ? new Redis(connection.url, { enableAutoPipelining: true, ...(connection.url.startsWith('rediss://') ? { tls } : {}) })
           : new Redis({
               enableAutoPipelining: true,
               // A write that reaches a primary just demoted by a failover reconnects (to the new
@@ -143,8 +145,10 @@ export class RedisStore implements RegistryStore {
               username: connection.username,
               password: connection.password,
               sentinelPassword: connection.sentinelPassword,
-              tls: connection.tls ? {} : undefined,
+              // TLS to the primary (tls, which ioredis applies in Sentinel mode only when asked) and to the Sentinels.
+              tls: connection.tls ? tls : undefined,
               enableTLSForSentinelMode: connection.tls,
+              sentinelTLS: connection.tls ? tls : undefined,
               // Reconnect as soon as the Sentinels announce a new primary, not at the next error.
               failoverDetector: true,
             });
@@ -153,7 +157,7 @@ export class RedisStore implements RegistryStore {
       this.subscriber = redis.duplicate();
       for (const connection of [redis, this.subscriber]) {
         connection.on('error', warn);
-        connection.on('ready', () => (lastError = ''));
+        connection.on('ready', () => (this.lastError = ''));
       }
       let subscriberReadyOnce = false;
       this.subscriber.on('ready', () => {
@@ -315,6 +319,9 @@ export class RedisStore implements RegistryStore {
   }
 
   async ping(): Promise<void> {
+    // Not connected: say why at once (a certificate refused, a connection refused) instead of
+    // leaving the probe to time out.
+    if (this.redis.status !== 'ready' && this.lastError) throw new Error(`not connected: ${this.lastError}`);
     await this.redis.ping();
   }
 

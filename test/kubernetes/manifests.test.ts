@@ -224,6 +224,13 @@ describe('Kubernetes manifests (kubectl kustomize)', () => {
     const [c] = find(managed, 'Deployment', 'lookaside').spec.template.spec.containers;
     const refs = c.envFrom.map((e: Obj) => (e.configMapRef ? 'cm' : e.secretRef.name));
     assert.deepEqual(refs, ['cm', secret.metadata.name], 'the Secret comes last, so its REDIS_URL wins');
+    // base/ sets no Redis: the Secret may hold any of the three modes and the service accepts it.
+    const cm = find(managed, 'ConfigMap', c.envFrom.find((e: Obj) => e.configMapRef).configMapRef.name);
+    assert.deepEqual(Object.keys(cm.data).filter((k) => k.startsWith('REDIS_')), []);
+    const fromSecret = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    assert.equal(loadConfig({ ...cm.data, ...fromSecret }).redis?.mode, 'single');
+    assert.equal(loadConfig({ ...cm.data, REDIS_SENTINELS: 's-0:26379,s-1:26379', REDIS_PASSWORD: 'x', REDIS_TLS: 'on' }).redis?.mode, 'sentinel');
+    assert.equal(loadConfig({ ...cm.data, REDIS_CLUSTER_NODES: 'r-0:6379,r-1:6379' }).redis?.mode, 'cluster');
   });
 
   it('has examples: a labelled backend Service with a grpc port, reporters and a lookaside:/// client', () => {

@@ -5,7 +5,7 @@ import { connectivityState, experimental, status, type ChannelOptions, type Meta
 import { CALL_LOAD_TRAILER, decodeCallLoad, type CallLoadFigures } from './call-load-trailer.js';
 import type { LoadRecorder, TokenCounters } from './load-recorder.js';
 import { CHANNEL_OPTION } from './options.js';
-import { CallLoad, DEFAULT_TARGET_UTILIZATION, WeightedPicker, type PickTarget } from './picker.js';
+import { CallLoad, DEFAULT_TARGET_UTILIZATION, FleetLoad, WeightedPicker, type PickTarget } from './picker.js';
 import { DEFAULT_BACKEND, LB_POLICY_NAME, RESOLUTION_ATTRIBUTE, type BackendInfo, type LookasideResolution } from './resolution.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -82,6 +82,8 @@ function targetUtilization(options: ChannelOptions): number {
 
 export class LookasideLoadBalancer implements experimental.LoadBalancer {
   private readonly backends = new Map<string, Backend>();
+  /** What every backend's figure from its trailers fades to. */
+  private readonly fleet = new FleetLoad();
   private updatesPaused = false;
   private dropPpm = 0;
   private targetUtilization = DEFAULT_TARGET_UTILIZATION;
@@ -168,7 +170,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
 
   private add(key: string, address: experimental.SubchannelAddress, info: BackendInfo, options: ChannelOptions): void {
     const subchannel = this.helper.createSubchannel(address, options);
-    const load = new CallLoad();
+    const load = new CallLoad(this.fleet);
     const backend: Backend = {
       key,
       subchannel,

@@ -143,7 +143,8 @@ export const FAILURE_SCORE_PENALTY = 6;
 export const DEFAULT_TARGET_UTILIZATION = 0.8;
 /**
  * A backend's own count of calls in flight (from the trailer of an answer, see
- * call-load-trailer.ts) counts in full when just read and fades to nothing over this long, or
+ * call-load-trailer.ts) counts in full when just read and fades to the fleet's average (see
+ * FleetLoad) over this long, or
  * over REMOTE_LOAD_FRESH_LATENCIES times the latency average if longer: by then the calls it
  * counted have ended and others have taken their place.
  */
@@ -167,13 +168,12 @@ export const LATENCY_MIN_SAMPLES = 5;
  */
 export const LATENCY_STALE_MS = 1000;
 /**
- * How much lighter the second candidate must be to win: its score times PICK_RATIO plus
- * PICK_MARGIN (in calls in flight per average share) must not exceed the first's. Counts move by
- * whole calls and fluctuate more the more calls are in flight; smaller differences are noise,
- * and acting on them would bend the assigned shares.
+ * How much lighter the second candidate must be to win: its score plus PICK_MARGIN (in calls in
+ * flight per average share) must not exceed the first's. Half a call, so a whole call less
+ * wins (join the shorter queue of the two: what keeps the tail short at high load) while
+ * fractions left by fading figures do not bend the assigned shares.
  */
-export const PICK_MARGIN = 1;
-export const PICK_RATIO = 1.5;
+export const PICK_MARGIN = 0.5;
 /** How much slower one backend's calls must be than the other's to weigh more in a pick. */
 export const SLOWER_LATENCY_RATIO = 2;
 /**
@@ -187,6 +187,22 @@ export const TRACKED_STARTS = 32;
  * scheduling noise (a busy event loop, a GC pause), not the backend's speed.
  */
 export const LATENCY_FLOOR_MS = 5;
+
+/** Weight of the newest trailer in FleetLoad's average of other clients' calls in flight. */
+export const FLEET_AVERAGE_WEIGHT = 0.1;
+
+/**
+ * Other clients' calls in flight on an average backend of the channel, per the trailers: what a
+ * backend's own figure fades to as it ages. Fading to zero instead would make the backend that
+ * answered last look the busiest of all, and send the next calls to those heard of longest ago.
+ */
+export class FleetLoad {
+  othersInFlight = 0;
+
+  observed(othersInFlight: number): void {
+    this.othersInFlight += (othersInFlight - this.othersInFlight) * FLEET_AVERAGE_WEIGHT;
+  }
+}
 
 /**
  * What this client sees of one backend's load, updated by the pick result's call tracking and
@@ -214,6 +230,9 @@ export class CallLoad {
   private othersAtMs = 0;
   /** The backend's utilization per the newest trailer; -1 = unknown. */
   private remoteUtilization = -1;
+
+  /** `fleet`: shared by the channel's backends. */
+  constructor(private readonly fleet: FleetLoad = new FleetLoad()) {}
 
   started(nowMs: number = performance.now()): void {
     if (this.inFlight === 0 && this.latencyMs > 0 && this.idleTooLong(nowMs)) this.relearning = true;
@@ -262,19 +281,22 @@ export class CallLoad {
       // The backend may not have seen this client's newest calls yet: never below zero.
       this.othersInFlight = Math.max(0, requestsInFlight - this.inFlight);
       this.othersAtMs = nowMs;
+      this.fleet.observed(this.othersInFlight);
     }
     if (utilization >= 0) this.remoteUtilization = utilization;
   }
 
   /**
    * Calls in flight there as best this client knows at `nowMs`: its own, plus the other
-   * clients' as of the newest trailer, fading with its age (see REMOTE_LOAD_FRESH_MS).
+   * clients' as of the newest trailer, fading with its age (see REMOTE_LOAD_FRESH_MS) to the
+   * fleet's average (see FleetLoad); the average alone before a trailer.
    */
   inFlightAt(nowMs: number): number {
-    if (this.othersInFlight <= 0) return this.inFlight;
+    const average = this.fleet.othersInFlight;
+    if (this.othersInFlight < 0) return this.inFlight + average;
     const window = Math.max(REMOTE_LOAD_FRESH_MS, REMOTE_LOAD_FRESH_LATENCIES * this.latencyMs);
     const age = nowMs - this.othersAtMs;
-    return age >= window ? this.inFlight : this.inFlight + this.othersInFlight * (1 - age / window);
+    return age >= window ? this.inFlight + average : this.inFlight + average + (this.othersInFlight - average) * (1 - age / window);
   }
 
   /**
@@ -393,7 +415,7 @@ export class WeightedPicker implements Picker {
     // the second has room for its calls.
     const sa = a.score(this.shares[second], now, fa, true);
     const sb = b.score(this.shares[first], now, fb, a.hasRoom(this.targetUtilization));
-    return PICK_RATIO * sa + PICK_MARGIN <= sb;
+    return sa + PICK_MARGIN <= sb;
   };
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;

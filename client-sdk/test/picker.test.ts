@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { experimental, Metadata, status } from '@grpc/grpc-js';
 import {
   CallLoad,
+  FLEET_AVERAGE_WEIGHT,
+  FleetLoad,
   DropAccumulator,
   EdfScheduler,
   FAILURE_SCORE_PENALTY,
@@ -164,14 +166,14 @@ test('two choices: calls on a slower backend weigh more, by how long calls take 
   slow.inFlight = 0;
   fast.inFlight = 0;
   assert.equal(picks(picker, 50).get('slow') ?? 0, 0, 'idle, it still costs a new call four fast calls of waiting');
-  fast.inFlight = 3;
-  assert.ok((picks(picker, 50).get('slow') ?? 0) >= 20, 'but it takes its turns once the fast one is that busy');
+  fast.inFlight = 5;
+  assert.ok((picks(picker, 50).get('slow') ?? 0) >= 20, 'but it takes its turns once the fast one is busier than that');
   fast.inFlight = 0;
   // No call on it for a second: its average is stale, so it gets its turns again and relearns.
   now = 3400 + 1000 + 1;
   assert.equal(slow.latencyAt(now), 0);
   const relearn = picks(picker, 100).get('slow') ?? 0;
-  assert.ok(relearn >= 50 && relearn <= 52, `stale: the split holds, with no burst to catch up (${relearn})`);
+  assert.ok(relearn >= 48 && relearn <= 52, `stale: the split holds, with no burst to catch up (${relearn})`);
   slow.started(now);
   slow.ended(false, now + 90);
   assert.equal(slow.latencyMs, 90, 'recovered: one call after the pause replaces the average');
@@ -277,18 +279,35 @@ test('two choices: failing fast does not make a backend look fast', () => {
 
 test("two choices: other clients' calls on a backend, as its trailer says, steer this client's calls away until the figure fades", () => {
   let now = 1000;
-  const busy = new CallLoad();
-  const idle = new CallLoad();
+  const fleet = new FleetLoad();
+  const busy = new CallLoad(fleet);
+  const idle = new CallLoad(fleet);
   const picker = new WeightedPicker([target('busy', 1, '', busy), target('idle', 1, '', idle)], null, () => 0, () => now);
   busy.observed(12, 0.9, now);
+  const average = 12 * FLEET_AVERAGE_WEIGHT;
+  assert.equal(fleet.othersInFlight, average);
   assert.equal(busy.inFlightAt(now), 12);
+  assert.equal(idle.inFlightAt(now), average, 'a backend not heard from counts as an average one');
   assert.equal(picks(picker, 100).get('busy') ?? 0, 0, 'EDF alone would give it half');
   now += REMOTE_LOAD_FRESH_MS / 2;
-  assert.equal(busy.inFlightAt(now), 6, 'half faded');
+  assert.equal(busy.inFlightAt(now), average + (12 - average) / 2, 'half faded to the average');
   now += REMOTE_LOAD_FRESH_MS;
-  assert.equal(busy.inFlightAt(now), 0);
+  assert.equal(busy.inFlightAt(now), average);
   const later = picks(picker, 100).get('busy') ?? 0;
   assert.ok(later >= 45 && later <= 55, `back to its share once the figure is stale: ${later}`);
+});
+
+test('two choices: an aged figure fades to the fleet average, so the backend heard from last does not look the busiest', () => {
+  const now = 5000;
+  const fleet = new FleetLoad();
+  const fresh = new CallLoad(fleet);
+  const stale = new CallLoad(fleet);
+  // Both backends carry 3 calls of other clients; one said so a second ago, the other just now.
+  for (let i = 0; i < 50; i++) stale.observed(3, -1, now - 1000);
+  fresh.observed(3, -1, now);
+  assert.ok(Math.abs(stale.inFlightAt(now) - fresh.inFlightAt(now)) < 0.05, `${stale.inFlightAt(now)} vs ${fresh.inFlightAt(now)}`);
+  const split = picks(new WeightedPicker([target('fresh', 1, '', fresh), target('stale', 1, '', stale)], null, () => 0, () => now), 100).get('fresh') ?? 0;
+  assert.ok(split >= 45 && split <= 55, `alike, they split evenly: ${split}`);
 });
 
 test("two choices: this client's own calls are not counted twice: the trailer's count covers them", () => {

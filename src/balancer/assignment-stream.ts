@@ -114,16 +114,3 @@ export function serveAssignmentStream<Req, Res>(
     },
   });
 }
-
-/** One message per assignment, built once and shared by every stream of the service. */
-export function perAssignment<T>(build: (assignment: ServiceAssignment) => T): (assignment: ServiceAssignment) => T {
-  const cache = new WeakMap<ServiceAssignment, T>();
-  return (assignment) => {
-    let value = cache.get(assignment);
-    if (value === undefined) {
-      value = build(assignment);
-      cache.set(assignment, value);
-    }
-    return value;
-  };
-}

@@ -6,7 +6,8 @@ import { durationOf } from '../common/duration.js';
 import { Encoded } from '../common/encoded.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { serviceFromTarget } from '../registry/validation.js';
-import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
+import { oncePer } from '../common/once-per.js';
+import { serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { ClientStatsService } from './client-stats.service.js';
 import { toServerList } from './server-list.js';
@@ -17,7 +18,7 @@ export type ServerListRenderer = (assignment: ServiceAssignment) => Encoded<Load
 
 /** The ServerList message of each assignment, built and encoded once and shared by every stream. */
 export function serverListRenderer(config: LookasideConfig): ServerListRenderer {
-  return perAssignment((a) => new Encoded<LoadBalanceResponse>({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
+  return oncePer((a) => new Encoded<LoadBalanceResponse>({ serverList: { servers: toServerList(a, config.maxServerListEntries) } }));
 }
 
 /**

@@ -6,7 +6,8 @@ import { durationOf } from '../common/duration.js';
 import { Encoded } from '../common/encoded.js';
 import { FieldError } from '../common/grpc-errors.js';
 import { checkServiceName, checkZone } from '../registry/validation.js';
-import { perAssignment, serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
+import { oncePer } from '../common/once-per.js';
+import { serveAssignmentStream, type AssignmentStreamDependencies } from './assignment-stream.js';
 import type { ServiceAssignment } from '../policy/policy.js';
 import type { ClientStatsService } from './client-stats.service.js';
 
@@ -15,7 +16,7 @@ export type AssignmentRenderer = (assignment: ServiceAssignment) => Encoded<Assi
 /** The Assignment message of each assignment (or view of one), built and encoded once and shared by every stream. */
 export function assignmentRenderer(config: LookasideConfig): AssignmentRenderer {
   const clientStatsInterval = durationOf(config.clientStatsIntervalMs);
-  return perAssignment(
+  return oncePer(
     (a) =>
       new Encoded<Assignment>({
         service: a.service,

@@ -8,6 +8,7 @@ import { FieldError, isBadInput } from '../common/grpc-errors.js';
 import type { MetricsService } from '../common/metrics.service.js';
 import { serveStream } from '../common/stream-session.js';
 import { Encoded, Spliced } from '../common/encoded.js';
+import { oncePer } from '../common/once-per.js';
 import type { AuthService, Caller } from '../auth/auth.service.js';
 import type { AssignmentService } from '../balancer/assignment.service.js';
 import type { ServiceAssignment } from '../policy/policy.js';
@@ -47,16 +48,9 @@ interface Subscription {
  * The shared part (resource, type, control plane) of EDS pushes that carry one resource, by
  * resource: the streams of a service get the same one (one per view) on every change.
  */
-const sharedEndpointParts = new WeakMap<Any, Encoded<DiscoveryResponse>>();
-
-function sharedEndpointPart(resource: Any): Encoded<DiscoveryResponse> {
-  let part = sharedEndpointParts.get(resource);
-  if (!part) {
-    part = new Encoded({ resources: [resource], typeUrl: ENDPOINT_TYPE, controlPlane: { identifier: CONTROL_PLANE_ID } });
-    sharedEndpointParts.set(resource, part);
-  }
-  return part;
-}
+const sharedEndpointPart = oncePer(
+  (resource: Any) => new Encoded<DiscoveryResponse>({ resources: [resource], typeUrl: ENDPOINT_TYPE, controlPlane: { identifier: CONTROL_PLANE_ID } }),
+);
 
 const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}...` : text);
 

@@ -9,7 +9,7 @@ import type { HttpConnectionManager } from '../generated/envoy/extensions/filter
 import type { Listener } from '../generated/envoy/config/listener/v3/Listener.js';
 import type { RouteConfiguration } from '../generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { ServiceAssignment } from '../policy/policy.js';
-import { perAssignment } from '../balancer/assignment-stream.js';
+import { oncePer } from '../common/once-per.js';
 
 const TYPE_PREFIX = 'type.googleapis.com/';
 export const LISTENER_TYPE = `${TYPE_PREFIX}envoy.config.listener.v3.Listener`;
@@ -57,7 +57,7 @@ export class XdsResources {
   private readonly encoders = new Map<string, protobuf.Type>();
   private readonly router: Any = { type_url: ROUTER_TYPE, value: Buffer.alloc(0) };
   /** EDS of an assignment, or of one client's view of it (AssignmentViews). */
-  readonly endpoints: (assignment: ServiceAssignment) => Any = perAssignment((a) => this.pack(ENDPOINT_TYPE, loadAssignment(a)));
+  readonly endpoints: (assignment: ServiceAssignment) => Any = oncePer((a) => this.pack(ENDPOINT_TYPE, loadAssignment(a)));
 
   /** @param reportLoad clusters name this server for LRS (lookaside ingests the reports as client stats). */
   constructor(private readonly reportLoad: boolean) {}

@@ -7,7 +7,7 @@
 // counts. Controlled by the runner over IPC (start, set slowdown/failure rate, stop, stats).
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { BackendReporter } from '../../client-sdk/src/index.js';
-import { bump, CALL_METHOD, exponential, integrate, serve, type Envelope } from './wire.js';
+import { bump, CALL_METHOD, decodeWork, integrate, serve, type Envelope } from './wire.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -16,6 +16,8 @@ interface Job {
   callback: sendUnaryData<Buffer>;
   startedAt: number;
   drawnMs: number;
+  /** The call's size: its service time over the mean (see encodeWork). */
+  size: number;
 }
 
 /** Per-bin time series of one backend, bins of binMs from the runner's epoch. */
@@ -129,13 +131,14 @@ class EmulatedBackend {
   private handle(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
     const t = now();
     bump(this.series.arrivals, this.bin(t));
-    if (this.failRate > 0 && Math.random() < this.failRate) {
+    const work = decodeWork(call.request);
+    if (work.failDraw < this.failRate) {
       bump(this.series.failed, this.bin(t));
       callback({ code: status.INTERNAL, details: `b${this.id}: injected failure` });
       return;
     }
     this.account(t);
-    this.queue.push({ call, callback, startedAt: 0, drawnMs: 0 });
+    this.queue.push({ call, callback, startedAt: 0, drawnMs: 0, size: work.size });
     this.dispatch(t);
   }
 
@@ -151,7 +154,7 @@ class EmulatedBackend {
       }
       this.busy++;
       job.startedAt = t;
-      job.drawnMs = exponential(this.serviceMs * this.slowdown);
+      job.drawnMs = job.size * this.serviceMs * this.slowdown;
       setTimeout(() => this.finish(job), job.drawnMs);
     }
   }

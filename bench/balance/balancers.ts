@@ -23,7 +23,8 @@ export interface BalancerSpec {
 }
 
 export interface Caller {
-  call(deadlineMs: number, done: Done): void;
+  /** Starts a call asking for `request` (see encodeWork). */
+  call(deadlineMs: number, request: Buffer, done: Done): void;
   /** Resolves once the balancer can place calls. */
   ready(timeoutMs: number): Promise<void>;
   /** A backend has started (scale-up). Only the oracle needs telling: the others learn it themselves. */
@@ -39,8 +40,8 @@ class ChannelCaller implements Caller {
   constructor(target: string, options: ChannelOptions) {
     this.client = new Client(target, credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...options });
   }
-  call(deadlineMs: number, done: Done): void {
-    callOn(this.client, deadlineMs, done);
+  call(deadlineMs: number, request: Buffer, done: Done): void {
+    callOn(this.client, deadlineMs, request, done);
   }
   ready(timeoutMs: number): Promise<void> {
     return waitReady(this.client, timeoutMs);

@@ -1,6 +1,6 @@
 // Starting one call and waiting for a channel: shared by the balancers and the oracle.
 import { Client, Metadata, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
-import { backendIdOfDetails, CALL_PATH, REQUEST } from './wire.js';
+import { backendIdOfDetails, CALL_PATH } from './wire.js';
 
 /** Outcome callback: gRPC status code (0 = OK) and the backend that answered (-1 = unknown). */
 export type Done = (code: number, backend: number) => void;
@@ -11,13 +11,13 @@ export const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 500,
 };
 
-/** Starts one call on `client` and reports its outcome. */
-export function callOn(client: Client, deadlineMs: number, done: Done): void {
+/** Starts one call on `client` with `request` (see encodeWork) and reports its outcome. */
+export function callOn(client: Client, deadlineMs: number, request: Buffer, done: Done): void {
   client.makeUnaryRequest<Buffer, Buffer>(
     CALL_PATH,
     (b) => b,
     (b) => b,
-    REQUEST,
+    request,
     new Metadata(),
     { deadline: Date.now() + deadlineMs },
     (err: ServiceError | null, value?: Buffer) => {

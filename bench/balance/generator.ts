@@ -1,12 +1,13 @@
 // Child process: an open-loop load generator. For each balancer it is given Poisson arrival
 // sources (exponential gaps, fired on schedule whatever is in flight, so queues show), each call
 // with the same deadline. A source is a seeded sequence, and every balancer is given the same
-// seeds, so all of them face the very same arrival times (common random numbers: differences
-// between balancers are theirs, not the luck of the draw). It records, per call, when it was sent,
+// seeds, so all of them face the very same arrival times and the very same work per call (its
+// size and failure draw, see encodeWork): common random numbers, so differences between
+// balancers are theirs, not the luck of the draw. It records, per call, when it was sent,
 // its latency, its status and the backend that answered, and how late each arrival fired
 // (the generator's own scheduling lag, which shows when this machine's CPU is the bottleneck).
 import { makeCaller, type BalancerSpec, type Caller } from './balancers.js';
-import { exponential, seeded, serve, type Envelope } from './wire.js';
+import { encodeWork, exponential, seeded, serve, type Envelope } from './wire.js';
 
 export interface StreamRecords {
   name: string;
@@ -21,11 +22,18 @@ export interface StreamRecords {
   lagMs: Float32Array;
 }
 
-/** One Poisson arrival sequence: the next arrival time and the seeded draws of the gaps. */
+/** One Poisson arrival sequence: the next arrival time, its call's work, and the seeded draws of both. */
 interface Source {
   next: number;
+  work: Buffer;
   readonly meanGapMs: number;
   readonly random: () => number;
+}
+
+/** Draws the source's next arrival after `from`: the gap, then the call's work, in that order. */
+function advance(src: Source, from: number): void {
+  src.next = from + exponential(src.meanGapMs, src.random);
+  src.work = encodeWork({ size: exponential(1, src.random), failDraw: src.random() });
 }
 
 class Stream {
@@ -37,7 +45,7 @@ class Stream {
   lag: number[] = [];
   readonly sources: Source[];
   constructor(readonly name: string, readonly caller: Caller, ratePerSource: number, seeds: number[]) {
-    this.sources = seeds.map((seed) => ({ next: 0, meanGapMs: 1000 / ratePerSource, random: seeded(seed) }));
+    this.sources = seeds.map((seed) => ({ next: 0, work: Buffer.alloc(0), meanGapMs: 1000 / ratePerSource, random: seeded(seed) }));
   }
 
   records(): StreamRecords {
@@ -64,7 +72,7 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
     const maybeDone = () => {
       if (!issuing && pending === 0) resolve(streams.map((s) => s.records()));
     };
-    const fire = (s: Stream, scheduled: number) => {
+    const fire = (s: Stream, scheduled: number, work: Buffer) => {
       const sent = performance.now();
       const i = s.count++;
       s.sentAt[i] = sent - t0;
@@ -73,7 +81,7 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
       s.code[i] = -1;
       s.backend[i] = -1;
       pending++;
-      s.caller.call(deadlineMs, (code, backend) => {
+      s.caller.call(deadlineMs, work, (code, backend) => {
         s.latency[i] = performance.now() - sent;
         s.code[i] = code;
         s.backend[i] = backend;
@@ -87,8 +95,8 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
       for (const s of streams) {
         for (const src of s.sources) {
           while (src.next <= now && src.next < end) {
-            fire(s, src.next);
-            src.next += exponential(src.meanGapMs, src.random);
+            fire(s, src.next, src.work);
+            advance(src, src.next);
           }
           if (src.next < end) soonest = Math.min(soonest, src.next);
         }
@@ -100,7 +108,7 @@ function run(t0Wall: number, durationMs: number): Promise<StreamRecords[]> {
       }
       setTimeout(tick, Math.max(0, soonest - performance.now()));
     };
-    for (const s of streams) for (const src of s.sources) src.next = t0 + exponential(src.meanGapMs, src.random);
+    for (const s of streams) for (const src of s.sources) advance(src, t0);
     setTimeout(tick, Math.max(0, t0 - performance.now()));
   });
 }

@@ -39,7 +39,7 @@ export class JsqDispatcher implements Caller {
     watch();
   }
 
-  call(deadlineMs: number, done: Done): void {
+  call(deadlineMs: number, request: Buffer, done: Done): void {
     const live = this.live;
     if (live.length === 0) {
       done(14, -1); // UNAVAILABLE: nothing connected
@@ -53,7 +53,7 @@ export class JsqDispatcher implements Caller {
       if (this.inFlight[id] < this.inFlight[best]) best = id;
     }
     this.inFlight[best]++;
-    callOn(this.clients[best]!, deadlineMs, (code, backend) => {
+    callOn(this.clients[best]!, deadlineMs, request, (code, backend) => {
       this.inFlight[best]--;
       done(code, backend === -1 ? best : backend);
     });

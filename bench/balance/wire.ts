@@ -10,10 +10,33 @@ import { rawUnaryMethod } from '../../test/support/raw-method.js';
 export const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
 
-/** The backend's method. The request is ignored; the response is the backend's id (`b3`). */
+/** The backend's method. The request is the call's work (see encodeWork); the response is the backend's id (`b3`). */
 export const CALL_PATH = '/bench.Backend/Call';
 export const CALL_METHOD = rawUnaryMethod(CALL_PATH);
-export const REQUEST = Buffer.from([1]);
+
+/**
+ * What a call asks of whichever backend serves it, drawn by the generator from the call's
+ * seeded sequence: its size (an exponential of mean 1, times the backend's mean service time
+ * and slowdown) and the uniform draw its failure is decided by (it fails when below the
+ * backend's failure rate). Every balancer's call i is the same work, so a difference between
+ * balancers is where they put it, not the luck of the service-time draws.
+ */
+export interface Work {
+  size: number;
+  failDraw: number;
+}
+
+export function encodeWork(work: Work): Buffer {
+  const b = Buffer.allocUnsafe(16);
+  b.writeDoubleLE(work.size, 0);
+  b.writeDoubleLE(work.failDraw, 8);
+  return b;
+}
+
+export function decodeWork(b: Buffer): Work {
+  if (b.length !== 16) throw new Error(`bench request of ${b.length} bytes, want 16`);
+  return { size: b.readDoubleLE(0), failDraw: b.readDoubleLE(8) };
+}
 
 /** Status details of an injected failure: `b3: injected failure`. */
 export const backendIdOfDetails = (details: string | undefined): number => {

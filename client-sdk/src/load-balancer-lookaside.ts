@@ -5,7 +5,7 @@ import { connectivityState, experimental, status, type ChannelOptions, type Meta
 import { CALL_LOAD_TRAILER, decodeCallLoad, type CallLoadFigures } from './call-load-trailer.js';
 import type { LoadRecorder, TokenCounters } from './load-recorder.js';
 import { CHANNEL_OPTION } from './options.js';
-import { CallLoad, DEFAULT_TARGET_UTILIZATION, FleetLoad, WeightedPicker, type PickTarget } from './picker.js';
+import { CallLoad, DEFAULT_PICK_CANDIDATES, DEFAULT_TARGET_UTILIZATION, FleetLoad, WeightedPicker, type PickTarget, type PickTuning } from './picker.js';
 import { DEFAULT_BACKEND, LB_POLICY_NAME, RESOLUTION_ATTRIBUTE, type BackendInfo, type LookasideResolution } from './resolution.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
@@ -74,10 +74,14 @@ function completeResult(subchannel: SubchannelInterface, counters: TokenCounters
   };
 }
 
-/** The channel's `lookaside.target_utilization`, when it is a utilization above 0. */
-function targetUtilization(options: ChannelOptions): number {
-  const value = options[CHANNEL_OPTION.targetUtilization];
-  return typeof value === 'number' && value > 0 && Number.isFinite(value) ? value : DEFAULT_TARGET_UTILIZATION;
+/** The channel's pick settings: `lookaside.target_utilization` when above 0, `lookaside.pick_candidates` when an integer of at least 1. */
+export function pickTuning(options: ChannelOptions): PickTuning {
+  const target = options[CHANNEL_OPTION.targetUtilization];
+  const candidates = options[CHANNEL_OPTION.pickCandidates];
+  return {
+    targetUtilization: typeof target === 'number' && target > 0 && Number.isFinite(target) ? target : DEFAULT_TARGET_UTILIZATION,
+    candidates: Number.isSafeInteger(candidates) && (candidates as number) >= 1 ? (candidates as number) : DEFAULT_PICK_CANDIDATES,
+  };
 }
 
 export class LookasideLoadBalancer implements experimental.LoadBalancer {
@@ -86,7 +90,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
   private readonly fleet = new FleetLoad();
   private updatesPaused = false;
   private dropPpm = 0;
-  private targetUtilization = DEFAULT_TARGET_UTILIZATION;
+  private tuning: PickTuning = {};
   private recorder: LoadRecorder | null = null;
   private service = '';
   private emptyMessage = 'lookaside: no addresses';
@@ -120,7 +124,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     }
     this.recorder = resolution?.recorder ?? null;
     this.dropPpm = resolution?.dropPpm ?? 0;
-    this.targetUtilization = targetUtilization(options);
+    this.tuning = pickTuning(options);
     this.service = resolution?.service ?? '';
     this.emptyMessage =
       resolution?.emptyMessage ?? `lookaside: the resolver returned no addresses${resolutionNote ? ` (${resolutionNote})` : ''}`;
@@ -221,7 +225,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     }
     if (ready.length > 0) {
       const drop = this.dropPpm > 0 ? { ppm: this.dropPpm, onDrop: this.recordDrop } : null;
-      this.helper.updateState(connectivityState.READY, new WeightedPicker(ready, drop, Math.random, undefined, this.targetUtilization), null);
+      this.helper.updateState(connectivityState.READY, new WeightedPicker(ready, drop, Math.random, undefined, this.tuning), null);
     } else if (serving === 0) {
       const details =
         this.backends.size === 0

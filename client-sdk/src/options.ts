@@ -22,6 +22,11 @@ export const CHANNEL_OPTION = Object.freeze({
    * failures. Default: DEFAULT_TARGET_UTILIZATION (0.8), the service's default too.
    */
   targetUtilization: 'lookaside.target_utilization',
+  /**
+   * Backends compared per pick (an integer, at least 1; 1 = EDF's weighted order alone).
+   * Default: DEFAULT_PICK_CANDIDATES (8).
+   */
+  pickCandidates: 'lookaside.pick_candidates',
 });
 
 /** Client defaults. Each is overridable in registerLookaside() (and some per channel). */

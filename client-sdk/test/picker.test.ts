@@ -111,13 +111,37 @@ function picks(picker: WeightedPicker, n: number): Map<string, number> {
   return seen;
 }
 
-test('two choices: idle, healthy backends tie, so the weighted split is exact', () => {
+test('the pick: idle, healthy backends tie, so the weighted split is exact', () => {
   const even = new WeightedPicker([target('a', 1, '', new CallLoad()), target('b', 2, '', new CallLoad()), target('c', 3, '', new CallLoad())], null, () => 0);
   const c = picks(even, 600);
   assert.deepEqual([c.get('a'), c.get('b'), c.get('c')], [100, 200, 300]);
 });
 
-test('two choices: a backend with calls piling up on this client gets fewer new ones at once', () => {
+test('the pick compares up to pick_candidates backends: the lightest of four wins, not only the two EDF would use next', () => {
+  const loads = [3, 3, 3, 0].map((inFlight) => Object.assign(new CallLoad(), { inFlight }));
+  const fleet = () => ['a', 'b', 'c', 'idle'].map((name, i) => target(name, 1, '', loads[i]));
+  // Equal phases (random = 0): EDF's order is a, b, c, idle, so the first two are loaded.
+  const all = picks(new WeightedPicker(fleet(), null, () => 0), 30);
+  assert.equal(all.get('idle'), 30, 'compared with all four, the idle backend wins every pick');
+  const pair = picks(new WeightedPicker(fleet(), null, () => 0, undefined, { candidates: 2 }), 30);
+  assert.ok((pair.get('idle') ?? 0) < 30 && (pair.get('idle') ?? 0) > 0, `with two, it wins only when drawn: ${pair.get('idle')}`);
+  const edf = picks(new WeightedPicker(fleet(), null, () => 0, undefined, { candidates: 1 }), 40);
+  assert.equal(edf.get('idle'), 10, 'with one, EDF alone: its weighted share');
+});
+
+test('the pick samples a large fleet: candidates from a random start, so every backend is looked at', () => {
+  const names = Array.from({ length: 20 }, (_, i) => `b${i}`);
+  const targets = names.map((name) => target(name, 1, '', Object.assign(new CallLoad(), { inFlight: name === 'b13' ? 0 : 4 })));
+  let x = 0.123;
+  const random = () => (x = (x * 9301 + 0.49297) % 1); // deterministic, spread over [0, 1)
+  const c = picks(new WeightedPicker(targets, null, random, undefined, { candidates: 8 }), 200);
+  const idle = c.get('b13') ?? 0;
+  // Its EDF share is 10 of 200; it wins whenever it is among the 7 others compared (7 of 19).
+  assert.ok(idle > 50 && idle < 110, `the idle backend got ${idle} of 200 picks`);
+  assert.ok(names.every((n) => n === 'b13' || (c.get(n) ?? 0) > 0), 'the rest keep EDF turns when it is not drawn');
+});
+
+test('the pick: a backend with calls piling up on this client gets fewer new ones at once', () => {
   const slow = new CallLoad();
   const fast = new CallLoad();
   const picker = new WeightedPicker([target('slow', 1, '', slow), target('fast', 1, '', fast)], null, () => 0);
@@ -129,7 +153,7 @@ test('two choices: a backend with calls piling up on this client gets fewer new 
   assert.ok((d.get('slow') ?? 0) >= 45, `back to its share once its calls return: ${d.get('slow')}`);
 });
 
-test('two choices: recent failures count against a backend; successes wash them out', () => {
+test('the pick: recent failures count against a backend; successes wash them out', () => {
   const flaky = new CallLoad();
   for (let i = 0; i < 20; i++) flaky.ended(i % 3 === 0);
   assert.ok(flaky.failureRate > 0.2 && flaky.failureRate < 0.45, String(flaky.failureRate));
@@ -144,7 +168,7 @@ test('two choices: recent failures count against a backend; successes wash them 
   assert.equal(flaky.inFlight, 0, 'never negative');
 });
 
-test('two choices: calls on a slower backend weigh more, by how long calls take there', () => {
+test('the pick: calls on a slower backend weigh more, by how long calls take there', () => {
   let now = 0;
   const slow = new CallLoad();
   const fast = new CallLoad();
@@ -193,7 +217,7 @@ test('two choices: calls on a slower backend weigh more, by how long calls take 
   assert.equal(pair.latencyMs, 160 + ((100 - 160) * 100) / 1100);
 });
 
-test('two choices: the latency average spans time, not calls, so a backend called rarely relearns as fast', () => {
+test('the pick: the latency average spans time, not calls, so a backend called rarely relearns as fast', () => {
   const recovering = new CallLoad();
   let t = 0;
   // Five calls of a second each: 1,000 ms average.
@@ -221,7 +245,7 @@ function warmUp(loads: CallLoad[], everyMs: number): number {
   return 5 * everyMs;
 }
 
-test('two choices: a backend that stops completing calls counts as slow before its first slow call ends', () => {
+test('the pick: a backend that stops completing calls counts as slow before its first slow call ends', () => {
   const slowing = new CallLoad();
   const steady = new CallLoad();
   let now = warmUp([slowing, steady], 1000);
@@ -244,7 +268,7 @@ test('two choices: a backend that stops completing calls counts as slow before i
   assert.ok(slowing.latencyMs > 100 && slowing.latencyAt(now) === slowing.latencyMs, 'the completion lands in the average');
 });
 
-test('two choices: a slow backend stays passed over between its completions, by the age of its oldest call', () => {
+test('the pick: a slow backend stays passed over between its completions, by the age of its oldest call', () => {
   const slowed = new CallLoad();
   const steady = new CallLoad();
   let now = warmUp([slowed, steady], 100);
@@ -259,7 +283,7 @@ test('two choices: a slow backend stays passed over between its completions, by 
   assert.equal(picks(picker, 20).get('slowed') ?? 0, 0, 'so the backend is still passed over right after a completion');
 });
 
-test('two choices: failing fast does not make a backend look fast', () => {
+test('the pick: failing fast does not make a backend look fast', () => {
   const failing = new CallLoad();
   let t = 0;
   for (let i = 0; i < 5; i++) {
@@ -277,7 +301,7 @@ test('two choices: failing fast does not make a backend look fast', () => {
   assert.ok(failing.latencyMs > 100, 'a slow failure (a timeout) raises it');
 });
 
-test("two choices: other clients' calls on a backend, as its trailer says, steer this client's calls away until the figure fades", () => {
+test("the pick: other clients' calls on a backend, as its trailer says, steer this client's calls away until the figure fades", () => {
   let now = 1000;
   const fleet = new FleetLoad();
   const busy = new CallLoad(fleet);
@@ -297,7 +321,7 @@ test("two choices: other clients' calls on a backend, as its trailer says, steer
   assert.ok(later >= 45 && later <= 55, `back to its share once the figure is stale: ${later}`);
 });
 
-test('two choices: an aged figure fades to the fleet average, so the backend heard from last does not look the busiest', () => {
+test('the pick: an aged figure fades to the fleet average, so the backend heard from last does not look the busiest', () => {
   const now = 5000;
   const fleet = new FleetLoad();
   const fresh = new CallLoad(fleet);
@@ -310,7 +334,7 @@ test('two choices: an aged figure fades to the fleet average, so the backend hea
   assert.ok(split >= 45 && split <= 55, `alike, they split evenly: ${split}`);
 });
 
-test("two choices: this client's own calls are not counted twice: the trailer's count covers them", () => {
+test("the pick: this client's own calls are not counted twice: the trailer's count covers them", () => {
   const load = new CallLoad();
   load.started(0);
   load.started(0);
@@ -320,7 +344,7 @@ test("two choices: this client's own calls are not counted twice: the trailer's 
   assert.equal(load.inFlightAt(0), 2, 'a backend that has not seen our newest calls yet: never below our own count');
 });
 
-test('two choices: failures count against a backend only while the other candidate has room (target utilization)', () => {
+test('the pick: failures count against a backend only while the other candidate has room (target utilization)', () => {
   const flaky = new CallLoad();
   for (let i = 0; i < 20; i++) flaky.ended(i % 2 === 0, 0);
   assert.ok(flaky.failureRate > 0.4);
@@ -336,7 +360,7 @@ test('two choices: failures count against a backend only while the other candida
   queued.observed(3, 0.95, 0);
   const fastFailing = picks(new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', queued)], null, () => 0, () => 0), 100).get('flaky') ?? 0;
   assert.equal(fastFailing, 50, 'nor more than its share, though its failing calls leave its queue shorter');
-  const withTarget = new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0, 0.99);
+  const withTarget = new WeightedPicker([target('flaky', 1, '', flaky), target('other', 1, '', full)], null, () => 0, () => 0, { targetUtilization: 0.99 });
   assert.ok((picks(withTarget, 100).get('flaky') ?? 0) <= 10, 'a target of 0.99 leaves room at 95 %');
   assert.ok(flaky.score(1, 0, 1, true) - flaky.score(1, 0, 1, false) > FAILURE_SCORE_PENALTY * 0.4);
 });

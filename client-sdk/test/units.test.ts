@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { experimental } from '@grpc/grpc-js';
 import { Backoff, DEFAULT_BACKOFF } from '../src/backoff.js';
 import { registerLookaside, isLookasideRegistered, LB_POLICY_NAME } from '../src/index.js';
+import { pickTuning } from '../src/load-balancer-lookaside.js';
 import { LoadRecorder } from '../src/load-recorder.js';
+import { DEFAULT_PICK_CANDIDATES, DEFAULT_TARGET_UTILIZATION } from '../src/picker.js';
 import { CallTracker, memUtilization, safeMetric, windowLoad } from '../src/load-window.js';
 import { CHANNEL_OPTION, ConfigError, fallbackUri, lookasideTarget, resolveClientConfig } from '../src/options.js';
 import { lookasideProtos, protoDir } from '../src/protos.js';
@@ -114,4 +116,13 @@ test('protos load from the workspace copy, or the packed one when present', () =
   const { assignments, reports } = lookasideProtos();
   assert.equal(typeof assignments.lookaside.v1.Assignments, 'function');
   assert.equal(typeof reports.lookaside.v1.Reports, 'function');
+});
+
+test('the pick settings come from channel options, and a value out of range keeps the default', () => {
+  assert.deepEqual(pickTuning({}), { targetUtilization: DEFAULT_TARGET_UTILIZATION, candidates: DEFAULT_PICK_CANDIDATES });
+  assert.deepEqual(pickTuning({ [CHANNEL_OPTION.targetUtilization]: 0.95, [CHANNEL_OPTION.pickCandidates]: 2 }), { targetUtilization: 0.95, candidates: 2 });
+  for (const bad of [0, -1, 2.5, '4', Number.NaN, Infinity]) {
+    assert.equal(pickTuning({ [CHANNEL_OPTION.pickCandidates]: bad }).candidates, DEFAULT_PICK_CANDIDATES, String(bad));
+  }
+  assert.equal(pickTuning({ [CHANNEL_OPTION.targetUtilization]: 0 }).targetUtilization, DEFAULT_TARGET_UTILIZATION);
 });

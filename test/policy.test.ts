@@ -120,6 +120,21 @@ describe('policy: weights from load', () => {
     assert.deepEqual(w, [1000, 500, 750]);
   });
 
+  it('counts a capacity estimate resting on a trickle of calls only in part, so a backend it underrates is not starved', () => {
+    // An idle backend whose app sets no utilization reports its process's CPU: 0.1 calls/s at
+    // 60 % reads as a capacity of 0.17 calls/s, which would pin it at the weight floor and keep
+    // from it the calls that could correct the figure.
+    const fleet = [backend(1, load(20, 0.5)), backend(2, load(20, 0.5)), backend(3, load(0.1, 0.6))];
+    const w = weights(snapshot(fleet));
+    assert.ok(w[2] >= 950, `the idle backend gets about the mean: ${w}`);
+    const trusting = weights(snapshot(fleet), { ...options, capacityMinRps: 0 });
+    assert.ok(trusting[2] <= 100, `with every estimate trusted in full it is at the floor: ${trusting}`);
+    // Half the evidence: halfway between its own estimate (20) and the fleet's mean with each
+    // estimate counted by its evidence ((40 x 1 + 20 x 0.5) / 1.5 = 33.3): 26.7 against 40.
+    const half = weights(snapshot([backend(1, load(20, 0.5)), backend(2, load(2.5, 0.125))]));
+    assert.deepEqual(half, [1000, 667]);
+  });
+
   it('gives equal weights when nobody has reported', () => {
     assert.deepEqual(weights(snapshot([backend(1, null), backend(2, null), backend(3, load(0, 0))])), [1000, 1000, 1000]);
   });

@@ -156,7 +156,9 @@ const HEADROOM_SEARCH_STEPS = 20;
  * 1. the raw estimate above, from the moving averages of the reports, once the backend is
  *    past its blackout and while its latest report is fresher than weightExpiryMs, with the
  *    error penalty bounded by the others' headroom (see withinHeadroom);
- * 2. backends without one get the mean of those that have one (all equal when none has);
+ * 2. an estimate resting on fewer than capacityMinRps calls/s counts in proportion, the
+ *    fleet's mean (each estimate counted by its share of that evidence) making up the rest,
+ *    and backends without one get that mean (all equal when none has one);
  * 3. clamped to [minWeightRatio, maxWeightRatio] times the mean, so none starves or floods;
  * 4. times the slow-start factor, so a new or readmitted backend ramps up to its share;
  * 5. scaled to integers, the heaviest at weightResolution, none below 1.
@@ -178,9 +180,13 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
     counted[i] ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined,
   );
   const raw = withinHeadroom(eligible, capacity, goodput, penalized, options.targetUtilization);
-  const known = raw.filter((w): w is number => w !== undefined);
-  const fill = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
-  const filled = raw.map((w) => w ?? fill);
+  // A trickle of calls says little of capacity (an idle backend's utilization is its background
+  // CPU, or another process's on a shared host), and a low estimate would keep from the backend
+  // the very calls that could correct it.
+  const evidence = raw.map((w, i) => (w === undefined ? 0 : options.capacityMinRps > 0 ? Math.min(1, loadFigures(eligible[i])!.rps / options.capacityMinRps) : 1));
+  const sureness = evidence.reduce((a, b) => a + b, 0);
+  const fill = sureness > 0 ? raw.reduce((sum: number, w, i) => sum + (w ?? 0) * evidence[i], 0) / sureness : 1;
+  const filled = raw.map((w, i) => (w === undefined ? fill : evidence[i] * w + (1 - evidence[i]) * fill));
   const mean = filled.reduce((a, b) => a + b, 0) / (filled.length || 1);
   const weighted = filled.map(
     (w, i) =>

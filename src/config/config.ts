@@ -284,7 +284,7 @@ export function loadConfig(env: Env = process.env): LookasideConfig {
       slowStartMs: num('LOOKASIDE_POLICY_SLOW_START_MS', 1500, 0, 600_000),
       slowStartInitialFactor: num('LOOKASIDE_POLICY_SLOW_START_INITIAL', 0.25, 0.01, 1),
       weightExpiryMs: num('LOOKASIDE_POLICY_WEIGHT_EXPIRY_MS', 5000, 100, 3_600_000),
-      capacityMinRps: num('LOOKASIDE_POLICY_CAPACITY_MIN_RPS', 5, 0, 1_000_000),
+      capacityMinRps: num('LOOKASIDE_POLICY_CAPACITY_MIN_RPS', 1, 0, 1_000_000),
       ejectionErrorRate: num('LOOKASIDE_POLICY_EJECTION_ERROR_RATE', 0.2, 0, 1),
       ejectionMinCalls: num('LOOKASIDE_POLICY_EJECTION_MIN_CALLS', 10, 1, 1_000_000),
       ejectionWindowMs: num('LOOKASIDE_POLICY_EJECTION_WINDOW_MS', 5000, 100, 600_000),

@@ -24,7 +24,7 @@ export const CHANNEL_OPTION = Object.freeze({
   targetUtilization: 'lookaside.target_utilization',
   /**
    * Backends compared per pick (an integer, at least 1; 1 = EDF's weighted order alone).
-   * Default: DEFAULT_PICK_CANDIDATES (8).
+   * Default: DEFAULT_PICK_CANDIDATES (2).
    */
   pickCandidates: 'lookaside.pick_candidates',
 });

@@ -121,7 +121,7 @@ test('the pick compares up to pick_candidates backends: the lightest of four win
   const loads = [3, 3, 3, 0].map((inFlight) => Object.assign(new CallLoad(), { inFlight }));
   const fleet = () => ['a', 'b', 'c', 'idle'].map((name, i) => target(name, 1, '', loads[i]));
   // Equal phases (random = 0): EDF's order is a, b, c, idle, so the first two are loaded.
-  const all = picks(new WeightedPicker(fleet(), null, () => 0), 30);
+  const all = picks(new WeightedPicker(fleet(), null, () => 0, undefined, { candidates: 8 }), 30);
   assert.equal(all.get('idle'), 30, 'compared with all four, the idle backend wins every pick');
   const pair = picks(new WeightedPicker(fleet(), null, () => 0, undefined, { candidates: 2 }), 30);
   assert.ok((pair.get('idle') ?? 0) < 30 && (pair.get('idle') ?? 0) > 0, `with two, it wins only when drawn: ${pair.get('idle')}`);

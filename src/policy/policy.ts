@@ -83,6 +83,17 @@ export function rawWeight(backend: BackendRecord, clientStats: TokenCallStats | 
   return figures.rps / (figures.utilization + errorRate(backend, clientStats) * penalty);
 }
 
+/**
+ * How far a backend's capacity estimate is to be trusted, 0 to 1: the calls/s behind it over
+ * capacityMinRps. A trickle of calls says little of capacity (an idle backend's utilization is
+ * its background CPU, or another process's on a shared host), and a low estimate would keep
+ * from the backend the very calls that could correct it.
+ */
+function capacityEvidence(backend: BackendRecord, options: PolicyOptions): number {
+  if (options.capacityMinRps <= 0) return 1;
+  return Math.min(1, (loadFigures(backend)?.rps ?? 0) / options.capacityMinRps);
+}
+
 export function isEjected(backend: BackendRecord, nowMs: number): boolean {
   return backend.ejection !== null && backend.ejection.untilMs > nowMs;
 }
@@ -180,10 +191,7 @@ export function computeAssignment(snapshot: ServiceSnapshot, options: PolicyOpti
     counted[i] ? rawWeight(b, snapshot.clientStats[b.token], options.errorUtilizationPenalty) : undefined,
   );
   const raw = withinHeadroom(eligible, capacity, goodput, penalized, options.targetUtilization);
-  // A trickle of calls says little of capacity (an idle backend's utilization is its background
-  // CPU, or another process's on a shared host), and a low estimate would keep from the backend
-  // the very calls that could correct it.
-  const evidence = raw.map((w, i) => (w === undefined ? 0 : options.capacityMinRps > 0 ? Math.min(1, loadFigures(eligible[i])!.rps / options.capacityMinRps) : 1));
+  const evidence = raw.map((w, i) => (w === undefined ? 0 : capacityEvidence(eligible[i], options)));
   const sureness = evidence.reduce((a, b) => a + b, 0);
   const fill = sureness > 0 ? raw.reduce((sum: number, w, i) => sum + (w ?? 0) * evidence[i], 0) / sureness : 1;
   const filled = raw.map((w, i) => (w === undefined ? fill : evidence[i] * w + (1 - evidence[i]) * fill));

@@ -178,23 +178,18 @@ export const LATENCY_MIN_SAMPLES = 5;
  */
 export const LATENCY_STALE_MS = 1000;
 /**
- * How much lighter another candidate must be to win over the best so far: its score plus
- * PICK_MARGIN (in calls in flight per average share) must not exceed the best's. Half a call,
- * so a whole call less wins (join the shorter queue: what keeps the tail short at high load)
- * while fractions left by fading figures do not bend the assigned shares.
- */
-export const PICK_MARGIN = 0.5;
-/**
  * Backends compared per pick, EDF's own choice included; the channel option
  * `lookaside.pick_candidates` overrides it. Comparing all of a small fleet's backends is what
  * brings a client's picks close to a central join-the-shortest-queue: with only the two EDF
  * would use next, the pair is mostly the two this client used longest ago, which its own calls
- * in flight already favour. In the balance bench's equal fleet at 90 % load, p99 was 1.16 to
- * 1.40 times the central oracle's with two candidates and 1.03 to 1.08 with all four. Each
+ * in flight already favour. In the balance bench's equal fleet at 90 % load (80 ms calls), p99
+ * was 1.03 to 1.08 times the central oracle's with all four (under the earlier half-call
+ * margin); with two, 1.16 to 1.24. Each
  * candidate costs one score, so a large fleet compares a sample: a run from a random start.
- * The default stays 2 (EDF's choice and one other at random): with more, the split follows
- * calls in flight more than the assigned weights, and a fleet of fast backends weighted 1:2:3
- * drifted past 10 % of its weighted split over 1,000 calls (client-sdk/test/integration.test.ts).
+ * The default stays 2: with more, the split follows this client's calls in flight more than
+ * the weights, and in the SDK's integration test (a fast 1:2:3 fleet, 10 callers, 1,000 calls)
+ * it swung by up to 20 % of a backend's share from run to run; with two, 2 % in five runs
+ * of six.
  */
 export const DEFAULT_PICK_CANDIDATES = 2;
 /** How much slower one backend's calls must be than the other's to weigh more in a pick. */
@@ -408,10 +403,10 @@ export interface PickTuning {
 
 /**
  * Picks among READY backends by weight, refined per call: EDF's next backend is compared with
- * up to candidates - 1 others, and one wins when it carries clearly less load on this client (see PICK_MARGIN:
- * calls in flight per weight, weighed by how long calls take there, and recent failures),
- * which reacts to a backend slowing or failing long before the next assignment; otherwise
- * EDF's choice stands, so the assigned shares hold. Built by the policy on every change,
+ * up to candidates - 1 others, and one wins when it carries less load on this client even with
+ * this call added (calls in flight per weight, weighed by how long calls take there, and recent
+ * failures), which reacts to a backend slowing or failing long before the next assignment;
+ * otherwise EDF's choice stands, so the assigned shares hold. Built by the policy on every change,
  * never mutated.
  */
 export class WeightedPicker implements Picker {
@@ -442,9 +437,13 @@ export class WeightedPicker implements Picker {
     // Failures always keep the other from taking the best's place (a backend failing fast
     // empties its queue, which must not attract calls), but count against the best only while
     // the other has room for its calls.
-    const sa = a.score(this.shares[other], now, fa, true);
+    // The other wins only if it would still carry less than the best with this call added (one
+    // call per its share): a move that cannot reverse the imbalance it corrects. A fixed margin
+    // instead favours small shares, whose score climbs fastest per call: with a few calls in
+    // flight and no queue anywhere, a 1:2:3 fleet's light backend got up to twice its share.
+    const sa = a.score(this.shares[other], now, fa, true) + 1 / this.shares[other];
     const sb = b.score(this.shares[best], now, fb, a.hasRoom(this.targetUtilization));
-    return sa + PICK_MARGIN <= sb;
+    return sa <= sb;
   };
   private readonly drops: DropAccumulator | null;
   private readonly dropped: PickResult | null;

@@ -129,6 +129,43 @@ test('the pick compares up to pick_candidates backends: the lightest of four win
   assert.equal(edf.get('idle'), 10, 'with one, EDF alone: its weighted share');
 });
 
+test('the pick keeps a 1:2:3 split when a few calls are in flight and nothing queues', () => {
+  // Closed loop, as in a client with a fixed number of callers: every call takes 15 to 25 ms
+  // whichever backend serves it, so calls in flight say nothing of a queue. A fixed margin let
+  // the light backend win whenever it had none: with 3 callers it got twice its share.
+  for (const callers of [2, 3, 10, 30]) {
+    for (const candidates of [2, 8]) {
+      let seed = 1;
+      const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+      let now = 0;
+      const loads = [1, 2, 3].map(() => new CallLoad());
+      const picker = new WeightedPicker(['a', 'b', 'c'].map((name, i) => target(name, i + 1, '', loads[i])), null, random, () => now, { candidates });
+      const index = new Map([['a', 0], ['b', 1], ['c', 2]]);
+      const got = [0, 0, 0];
+      const running: Array<{ endsAt: number; on: number }> = [];
+      const start = () => {
+        const on = index.get((picker.pick({ metadata: new Metadata(), extraPickInfo: {} }).subchannel as unknown as { name: string }).name)!;
+        got[on]++;
+        loads[on].started(now);
+        running.push({ endsAt: now + 15 + 10 * random(), on });
+      };
+      for (let i = 0; i < callers; i++) start();
+      for (let done = 0; done < 6000; done++) {
+        running.sort((x, y) => x.endsAt - y.endsAt);
+        const call = running.shift()!;
+        now = call.endsAt;
+        loads[call.on].ended(false, now);
+        start();
+      }
+      const total = got[0] + got[1] + got[2];
+      got.forEach((n, i) => {
+        const want = (total * (i + 1)) / 6;
+        assert.ok(Math.abs(n - want) <= 0.05 * want, `${callers} callers, ${candidates} candidates: backend ${'abc'[i]} got ${n} of ${total}, its weight says ${want.toFixed(0)}`);
+      });
+    }
+  }
+});
+
 test('the pick samples a large fleet: candidates from a random start, so every backend is looked at', () => {
   const names = Array.from({ length: 20 }, (_, i) => `b${i}`);
   const targets = names.map((name) => target(name, 1, '', Object.assign(new CallLoad(), { inFlight: name === 'b13' ? 0 : 4 })));

@@ -184,8 +184,8 @@ export const LATENCY_STALE_MS = 1000;
  * would use next, the pair is mostly the two this client used longest ago, which its own calls
  * in flight already favour. In the balance bench's equal fleet at 90 % load (80 ms calls), p99
  * was 1.03 to 1.08 times the central oracle's with all four (under the earlier half-call
- * margin); with two, 1.16 to 1.24. Each
- * candidate costs one score, so a large fleet compares a sample: a run from a random start.
+ * margin); with two, 1.16 to 1.24. Each candidate costs one score, so a large fleet compares
+ * a sample: a run from a random start.
  * The default stays 2: with more, the split follows this client's calls in flight more than
  * the weights, and in the SDK's integration test (a fast 1:2:3 fleet, 10 callers, 1,000 calls)
  * it swung by up to 20 % of a backend's share from run to run; with two, 2 % in five runs

@@ -102,10 +102,15 @@ test('the picker drops the configured share with UNAVAILABLE and counts each dro
   assert.equal(dropped, 50);
 });
 
+/** The name of the backend (see target) a pick chose. */
+function pickName(picker: WeightedPicker): string {
+  return (picker.pick({ metadata: new Metadata(), extraPickInfo: {} }).subchannel as unknown as { name: string }).name;
+}
+
 function picks(picker: WeightedPicker, n: number): Map<string, number> {
   const seen = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const name = (picker.pick({ metadata: new Metadata(), extraPickInfo: {} }).subchannel as unknown as { name: string }).name;
+    const name = pickName(picker);
     seen.set(name, (seen.get(name) ?? 0) + 1);
   }
   return seen;
@@ -144,7 +149,7 @@ test('the pick keeps a 1:2:3 split when a few calls are in flight and nothing qu
       const got = [0, 0, 0];
       const running: Array<{ endsAt: number; on: number }> = [];
       const start = () => {
-        const on = index.get((picker.pick({ metadata: new Metadata(), extraPickInfo: {} }).subchannel as unknown as { name: string }).name)!;
+        const on = index.get(pickName(picker))!;
         got[on]++;
         loads[on].started(now);
         running.push({ endsAt: now + 15 + 10 * random(), on });

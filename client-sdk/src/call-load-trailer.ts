@@ -100,7 +100,7 @@ function rifEntry(bytes: Buffer, end: number): number {
     if (tag === ((1 << 3) | WIRE_LENGTH)) {
       const length = readVarint(bytes, end);
       if (length < 0 || at + length > end) return Number.NaN;
-      isRif = length === RIF_KEY.length && bytes.compare(RIF_KEY, 0, RIF_KEY.length, at, at + length) === 0;
+      isRif = length === RIF_KEY.length && isRifKey(bytes, at);
       at += length;
     } else if (tag === ((2 << 3) | WIRE_FIXED64)) {
       if (at + 8 > end) return Number.NaN;
@@ -111,6 +111,12 @@ function rifEntry(bytes: Buffer, end: number): number {
     }
   }
   return isRif && value >= 0 ? value : -1;
+}
+
+/** Whether RIF_KEY's bytes start at `from` (a loop: Buffer.compare with offsets is a native call costing more than the rest of the decode). */
+function isRifKey(bytes: Buffer, from: number): boolean {
+  for (let i = 0; i < RIF_KEY.length; i++) if (bytes[from + i] !== RIF_KEY[i]) return false;
+  return true;
 }
 
 function skip(bytes: Buffer, end: number, wire: number): boolean {

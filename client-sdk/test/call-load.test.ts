@@ -37,7 +37,7 @@ describe('call load trailer codec', () => {
       utilization: { gpu: 0.9 },
       rpsFractional: 99.5,
       eps: 1.5,
-      namedMetrics: { queue: 3, [REQUESTS_IN_FLIGHT_METRIC]: 41, zz: 7 },
+      namedMetrics: { queue: 3, [REQUESTS_IN_FLIGHT_METRIC]: 41, rig: 8, ri: 6, zz: 7 },
       applicationUtilization: 0.71,
     });
     const out = figures();

@@ -1,51 +1,70 @@
 // Calls per second through a lookaside:/// channel against grpc-js's own round_robin over
-// the same backends, in the same run, with the same payload and concurrency. The lookaside
-// and the backends run in child processes, so this process only runs the two clients.
-// Goal: lookaside >= 0.97 x round_robin.
+// the same backends, with the same payload and concurrency. Each client channel runs in its own
+// child process (bench/sdk-client.ts), two of each kind, one process at a time, so no two share
+// a heap or JIT state; the lookaside and the backends run in child processes too. The two
+// round_robin processes against each other are the control: how far this machine's noise alone
+// moves one process's figure. Goal: lookaside >= 0.97 x round_robin.
 //
-//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=2] [rounds=10] [concurrency=32]
-import { credentials, experimental, Metadata, type ServiceError } from '@grpc/grpc-js';
+//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=1] [cycles=30] [concurrency=32]
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { experimental, Metadata } from '@grpc/grpc-js';
 import { CallLoad, WeightedPicker } from '../client-sdk/src/picker.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
-import { registerLookaside } from '../client-sdk/src/index.js';
-import { EchoClient, type EchoClientInstance } from '../client-sdk/test/support/backends.js';
-import { median, spawnBackends } from './sdk-support.js';
+import { median, percentile, root, spawnBackends } from './sdk-support.js';
 
-const ROUND_SECONDS = Number(process.argv[2] ?? 2);
-const ROUNDS = Number(process.argv[3] ?? 10);
+const ROUND_SECONDS = Number(process.argv[2] ?? 1);
+const CYCLES = Number(process.argv[3] ?? 30);
 const CONCURRENCY = Number(process.argv[4] ?? 32);
+/**
+ * Client processes per channel kind. One process's speed varies from the next one's by a few
+ * per cent (where V8 settles its optimizations), as much as the goal's margin: the mean of two
+ * halves that.
+ */
+const PROCESSES_PER_KIND = 2;
 const BACKENDS = 3;
-const PAYLOAD = Buffer.alloc(100, 7);
+const PAYLOAD_BYTES = 100;
+/** lookaside's calls/s over round_robin's that the SDK must reach. */
+const GOAL = 0.97;
+/** Resamples behind each ratio's 95 % interval. */
+const BOOTSTRAP_RESAMPLES = 2000;
 
+/** One client's round, as bench/sdk-client.ts reports it. */
 interface Round {
   /** Calls completed per second of wall time. */
   rate: number;
-  /** This process's CPU (user + system) per completed call, µs: steadier than wall rates on a shared machine. */
+  /** The client process's CPU (user + system) per completed call, µs. */
   cpuPerCall: number;
   failed: number;
 }
 
-async function measure(client: EchoClientInstance, seconds: number): Promise<Round> {
-  const end = Date.now() + seconds * 1000;
-  let done = 0;
-  let failed = 0;
-  const worker = () =>
-    new Promise<void>((resolve) => {
-      const next = () => {
-        if (Date.now() >= end) return resolve();
-        client.Call(PAYLOAD, new Metadata(), {}, (err: ServiceError | null) => {
-          if (err) failed++;
-          else done++;
-          next();
-        });
-      };
-      next();
-    });
-  const start = Date.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const used = process.cpuUsage(cpu);
-  return { rate: (done * 1000) / (Date.now() - start), cpuPerCall: (used.user + used.system) / Math.max(1, done), failed };
+function spawnClient(mode: 'round_robin' | 'lookaside', address: string): ChildProcess {
+  return fork(join(root, 'bench', 'sdk-client.ts'), [mode, address, String(CONCURRENCY), String(PAYLOAD_BYTES)], {
+    cwd: root,
+    execArgv: ['--import', '@swc-node/register/esm-register'],
+  });
+}
+
+async function runRound(client: ChildProcess, seconds: number): Promise<Round> {
+  const reply = once(client, 'message');
+  client.send({ seconds });
+  return (await reply)[0] as Round;
+}
+
+/**
+ * The median of the per-cycle ratios, and a 95 % interval for it from resampling the cycles
+ * (percentile bootstrap): the figure and how far the noise of this many rounds could move it.
+ */
+function ratioWithInterval(ratios: number[]): { median: number; low: number; high: number } {
+  const medians: number[] = [];
+  const sample = new Array<number>(ratios.length);
+  for (let r = 0; r < BOOTSTRAP_RESAMPLES; r++) {
+    for (let i = 0; i < ratios.length; i++) sample[i] = ratios[Math.floor(Math.random() * ratios.length)];
+    medians.push(median(sample));
+  }
+  medians.sort((a, b) => a - b);
+  return { median: median(ratios), low: percentile(medians, 2.5), high: percentile(medians, 97.5) };
 }
 
 /**
@@ -76,41 +95,51 @@ function pickCost(token: string): number {
 
 const service = await startServiceProcess({});
 const backends = await spawnBackends(service.grpcAddress, 'bench', BACKENDS);
-registerLookaside({ lookasideAddress: service.grpcAddress });
-const rr = new EchoClient(
-  `ipv4:${backends.ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
-  credentials.createInsecure(),
-  { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) },
-) as unknown as EchoClientInstance;
-const la = new EchoClient('lookaside:///bench', credentials.createInsecure()) as unknown as EchoClientInstance;
+const addresses = backends.ports.map((p) => `127.0.0.1:${p}`).join(',');
+type Kind = 'round_robin' | 'lookaside';
+const kinds: Kind[] = ['round_robin', 'lookaside'];
+const clients = kinds.flatMap((kind) =>
+  Array.from({ length: PROCESSES_PER_KIND }, () => ({ kind, process: spawnClient(kind, kind === 'lookaside' ? service.grpcAddress : addresses) })),
+);
 try {
-  await measure(rr, 1);
-  await measure(la, 1);
-  const rounds: Array<{ rr: Round; la: Round }> = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    // Alternate which goes first so drift (GC, neighbours on the machine) hits both alike,
-    // and compare each lookaside round with the round_robin round next to it.
-    const first = round % 2 === 0 ? rr : la;
-    const second = first === rr ? la : rr;
-    const a = await measure(first, ROUND_SECONDS);
-    const b = await measure(second, ROUND_SECONDS);
-    rounds.push(first === rr ? { rr: a, la: b } : { rr: b, la: a });
+  await Promise.all(clients.map((c) => once(c.process, 'message')));
+  for (const c of clients) await runRound(c.process, 1);
+  const cycles: Round[][] = [];
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    // Rotate the order so drift (GC, neighbours on the machine) and whatever the previous
+    // round left behind hit every client alike; compare within a cycle.
+    const rounds = new Array<Round>(clients.length);
+    for (let i = 0; i < clients.length; i++) {
+      const at = (i + cycle) % clients.length;
+      rounds[at] = await runRound(clients[at].process, ROUND_SECONDS);
+    }
+    cycles.push(rounds);
   }
-  const failed = rounds.reduce((n, r) => n + r.rr.failed + r.la.failed, 0);
-  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
-  const rrRates = rounds.map((r) => r.rr.rate);
-  const laRates = rounds.map((r) => r.la.rate);
-  const rateRatio = median(rounds.map((r) => r.la.rate / r.rr.rate));
-  const cpuRatio = median(rounds.map((r) => r.rr.cpuPerCall / r.la.cpuPerCall));
-  console.log(`sdk-throughput: ${BACKENDS} backends, ${PAYLOAD.length} B payload, ${CONCURRENCY} in flight, ${ROUNDS} x ${ROUND_SECONDS} s rounds`);
-  console.log(`  round_robin   calls/s: ${fmt(rrRates)}  median ${median(rrRates).toFixed(0)}; client CPU ${median(rounds.map((r) => r.rr.cpuPerCall)).toFixed(1)} µs/call`);
-  console.log(`  lookaside:/// calls/s: ${fmt(laRates)}  median ${median(laRates).toFixed(0)}; client CPU ${median(rounds.map((r) => r.la.cpuPerCall)).toFixed(1)} µs/call`);
-  console.log(`  lookaside/round_robin, median of paired rounds: calls/s ${rateRatio.toFixed(3)} (goal >= 0.97), calls per CPU-second ${cpuRatio.toFixed(3)}`);
+  const failed = cycles.flat().reduce((sum, r) => sum + r.failed, 0);
+  const rate = (r: Round) => r.rate;
+  const callsPerCpu = (r: Round) => 1 / r.cpuPerCall;
+  /** A kind's figure in one cycle: the mean over its processes. */
+  const meanOf = (rounds: Round[], kind: Kind, of: (r: Round) => number) =>
+    rounds.reduce((sum, r, i) => sum + (clients[i].kind === kind ? of(r) : 0), 0) / PROCESSES_PER_KIND;
+  const lookasideOver = (of: (r: Round) => number) => ratioWithInterval(cycles.map((rounds) => meanOf(rounds, 'lookaside', of) / meanOf(rounds, 'round_robin', of)));
+  // The two round_robin processes against each other: what noise alone does to one process's figure.
+  const control = ratioWithInterval(cycles.map((rounds) => rounds[1].rate / rounds[0].rate));
+  const fmt = (x: { median: number; low: number; high: number }) => `${x.median.toFixed(3)} (95 % interval ${x.low.toFixed(3)} to ${x.high.toFixed(3)})`;
+  console.log(`sdk-throughput: ${BACKENDS} backends, ${PAYLOAD_BYTES} B payload, ${CONCURRENCY} in flight, ${PROCESSES_PER_KIND} client processes of each kind, ${CYCLES} cycles of ${ROUND_SECONDS} s rounds`);
+  clients.forEach((c, i) => {
+    const rounds = cycles.map((r) => r[i]);
+    console.log(`  ${c.kind.padEnd(11)} calls/s median ${median(rounds.map(rate)).toFixed(0)}; client CPU ${median(rounds.map((r) => r.cpuPerCall)).toFixed(1)} µs/call`);
+  });
+  const verdict = (x: { low: number; high: number }) => (x.low >= GOAL ? 'met' : x.high < GOAL ? 'not met' : 'not resolved by this run');
+  const lookaside = lookasideOver(rate);
+  console.log(`  lookaside/round_robin calls/s ${fmt(lookaside)}: goal >= ${GOAL} ${verdict(lookaside)}`);
+  console.log(`  lookaside/round_robin calls per CPU-second ${fmt(lookasideOver(callsPerCpu))}`);
+  console.log(`  control: one round_robin process over the other, calls/s ${fmt(control)}`);
   console.log(`  failed calls: ${failed}`);
   console.log(`  pick: ${pickCost('').toFixed(0)} ns without a token, ${pickCost('XoVmMHz6BhwD3D8A').toFixed(0)} ns with one`);
 } finally {
-  rr.close();
-  la.close();
+  for (const c of clients) if (c.process.connected) c.process.send({});
+  await Promise.all(clients.map((c) => (c.process.exitCode === null ? once(c.process, 'exit') : null)));
   await backends.stop();
   await service.stop();
 }

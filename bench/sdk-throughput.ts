@@ -18,9 +18,9 @@ const ROUND_SECONDS = Number(process.argv[2] ?? 1);
 const CYCLES = Number(process.argv[3] ?? 30);
 const CONCURRENCY = Number(process.argv[4] ?? 32);
 /**
- * Client processes per channel kind. One process's speed varies from the next one's by a few
- * per cent (where V8 settles its optimizations), as much as the goal's margin: the mean of two
- * halves that.
+ * Client processes per channel kind. One process runs 3 to 6 % faster or slower than the next
+ * on the same code (measured), more than the goal's margin; each kind's figure is the mean of its
+ * processes.
  */
 const PROCESSES_PER_KIND = 2;
 const BACKENDS = 3;

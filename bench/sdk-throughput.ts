@@ -27,6 +27,8 @@ const BACKENDS = 3;
 const PAYLOAD_BYTES = 100;
 /** lookaside's calls/s over round_robin's that the SDK must reach. */
 const GOAL = 0.97;
+/** Fewer cycles than this give an interval too rough to judge the goal by. */
+const MIN_CYCLES_FOR_VERDICT = 10;
 /** Resamples behind each ratio's 95 % interval. */
 const BOOTSTRAP_RESAMPLES = 2000;
 
@@ -123,14 +125,16 @@ try {
     rounds.reduce((sum, r, i) => sum + (clients[i].kind === kind ? of(r) : 0), 0) / PROCESSES_PER_KIND;
   const lookasideOver = (of: (r: Round) => number) => ratioWithInterval(cycles.map((rounds) => meanOf(rounds, 'lookaside', of) / meanOf(rounds, 'round_robin', of)));
   // The two round_robin processes against each other: what noise alone does to one process's figure.
-  const control = ratioWithInterval(cycles.map((rounds) => rounds[1].rate / rounds[0].rate));
+  const [firstRoundRobin, secondRoundRobin] = clients.flatMap((c, i) => (c.kind === 'round_robin' ? [i] : []));
+  const control = ratioWithInterval(cycles.map((rounds) => rounds[secondRoundRobin].rate / rounds[firstRoundRobin].rate));
   const fmt = (x: { median: number; low: number; high: number }) => `${x.median.toFixed(3)} (95 % interval ${x.low.toFixed(3)} to ${x.high.toFixed(3)})`;
   console.log(`sdk-throughput: ${BACKENDS} backends, ${PAYLOAD_BYTES} B payload, ${CONCURRENCY} in flight, ${PROCESSES_PER_KIND} client processes of each kind, ${CYCLES} cycles of ${ROUND_SECONDS} s rounds`);
   clients.forEach((c, i) => {
     const rounds = cycles.map((r) => r[i]);
     console.log(`  ${c.kind.padEnd(11)} calls/s median ${median(rounds.map(rate)).toFixed(0)}; client CPU ${median(rounds.map((r) => r.cpuPerCall)).toFixed(1)} µs/call`);
   });
-  const verdict = (x: { low: number; high: number }) => (x.low >= GOAL ? 'met' : x.high < GOAL ? 'not met' : 'not resolved by this run');
+  const verdict = (x: { low: number; high: number }) =>
+    CYCLES < MIN_CYCLES_FOR_VERDICT ? `no verdict under ${MIN_CYCLES_FOR_VERDICT} cycles` : x.low >= GOAL ? 'met' : x.high < GOAL ? 'not met' : 'not resolved by this run';
   const lookaside = lookasideOver(rate);
   console.log(`  lookaside/round_robin calls/s ${fmt(lookaside)}: goal >= ${GOAL} ${verdict(lookaside)}`);
   console.log(`  lookaside/round_robin calls per CPU-second ${fmt(lookasideOver(callsPerCpu))}`);

@@ -1,19 +1,22 @@
 // Child process of bench/sdk-throughput.ts: one client channel, so the two channels under
 // comparison never share a V8 heap or JIT state. argv: "round_robin" and the backends'
-// addresses, or "lookaside" and the lookaside's address. Over IPC it answers each
+// addresses, or "lookaside" and the lookaside's address; then concurrency, payload bytes and
+// "lb-token" or "no-lb-token" (lookaside.send_lb_token for the lookaside channel). Over IPC it answers each
 // { seconds } with that round's Round (see sdk-throughput.ts), once { ready } is sent.
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { registerLookaside } from '../client-sdk/src/index.js';
+import { CHANNEL_OPTION, registerLookaside } from '../client-sdk/src/index.js';
 import { EchoClient, type EchoClientInstance } from '../client-sdk/test/support/backends.js';
 
-const [mode, address, concurrency, payloadBytes] = process.argv.slice(2);
+const [mode, address, concurrency, payloadBytes, lbToken] = process.argv.slice(2);
 const CONCURRENCY = Number(concurrency);
 const PAYLOAD = Buffer.alloc(Number(payloadBytes), 7);
 
 let client: EchoClientInstance;
 if (mode === 'lookaside') {
   registerLookaside({ lookasideAddress: address });
-  client = new EchoClient('lookaside:///bench', credentials.createInsecure()) as unknown as EchoClientInstance;
+  client = new EchoClient('lookaside:///bench', credentials.createInsecure(), {
+    [CHANNEL_OPTION.sendLoadBalanceToken]: lbToken === 'lb-token',
+  }) as unknown as EchoClientInstance;
 } else {
   const serviceConfig = { loadBalancingConfig: [{ round_robin: {} }] };
   client = new EchoClient(`ipv4:${address}`, credentials.createInsecure(), {

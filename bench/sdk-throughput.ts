@@ -5,7 +5,10 @@
 // round_robin processes against each other are the control: how far this machine's noise alone
 // moves one process's figure. Goal: lookaside >= 0.97 x round_robin.
 //
-//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=1] [cycles=30] [concurrency=32]
+//   node --import @swc-node/register/esm-register bench/sdk-throughput.ts [seconds-per-round=1] [cycles=30] [concurrency=32] [--lb-token]
+//
+// --lb-token: the lookaside channels send each call's lb-token (lookaside.send_lb_token), which
+// they do not by default.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -14,9 +17,11 @@ import { CallLoad, WeightedPicker } from '../client-sdk/src/picker.js';
 import { startServiceProcess } from '../test/support/lookaside.js';
 import { median, percentile, root, spawnBackends } from './sdk-support.js';
 
-const ROUND_SECONDS = Number(process.argv[2] ?? 1);
-const CYCLES = Number(process.argv[3] ?? 30);
-const CONCURRENCY = Number(process.argv[4] ?? 32);
+const SEND_LB_TOKEN = process.argv.includes('--lb-token');
+const positional = process.argv.slice(2).filter((a) => a !== '--lb-token');
+const ROUND_SECONDS = Number(positional[0] ?? 1);
+const CYCLES = Number(positional[1] ?? 30);
+const CONCURRENCY = Number(positional[2] ?? 32);
 /**
  * Client processes per channel kind. One process runs 3 to 6 % faster or slower than the next
  * on the same code (measured), more than the goal's margin; each kind's figure is the mean of its
@@ -42,7 +47,7 @@ interface Round {
 }
 
 function spawnClient(mode: 'round_robin' | 'lookaside', address: string): ChildProcess {
-  return fork(join(root, 'bench', 'sdk-client.ts'), [mode, address, String(CONCURRENCY), String(PAYLOAD_BYTES)], {
+  return fork(join(root, 'bench', 'sdk-client.ts'), [mode, address, String(CONCURRENCY), String(PAYLOAD_BYTES), SEND_LB_TOKEN ? 'lb-token' : 'no-lb-token'], {
     cwd: root,
     execArgv: ['--import', '@swc-node/register/esm-register'],
   });
@@ -128,7 +133,9 @@ try {
   const [firstRoundRobin, secondRoundRobin] = clients.flatMap((c, i) => (c.kind === 'round_robin' ? [i] : []));
   const control = ratioWithInterval(cycles.map((rounds) => rounds[secondRoundRobin].rate / rounds[firstRoundRobin].rate));
   const fmt = (x: { median: number; low: number; high: number }) => `${x.median.toFixed(3)} (95 % interval ${x.low.toFixed(3)} to ${x.high.toFixed(3)})`;
-  console.log(`sdk-throughput: ${BACKENDS} backends, ${PAYLOAD_BYTES} B payload, ${CONCURRENCY} in flight, ${PROCESSES_PER_KIND} client processes of each kind, ${CYCLES} cycles of ${ROUND_SECONDS} s rounds`);
+  console.log(
+    `sdk-throughput: ${BACKENDS} backends, ${PAYLOAD_BYTES} B payload, ${CONCURRENCY} in flight, ${PROCESSES_PER_KIND} client processes of each kind, ${CYCLES} cycles of ${ROUND_SECONDS} s rounds, lookaside ${SEND_LB_TOKEN ? 'with' : 'without'} lb-token`,
+  );
   clients.forEach((c, i) => {
     const rounds = cycles.map((r) => r[i]);
     console.log(`  ${c.kind.padEnd(11)} calls/s median ${median(rounds.map(rate)).toFixed(0)}; client CPU ${median(rounds.map((r) => r.cpuPerCall)).toFixed(1)} µs/call`);

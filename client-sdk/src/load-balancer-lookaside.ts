@@ -90,6 +90,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
   private readonly fleet = new FleetLoad();
   private updatesPaused = false;
   private dropPpm = 0;
+  private sendTokens = false;
   private tuning: PickTuning = {};
   private recorder: LoadRecorder | null = null;
   private service = '';
@@ -124,6 +125,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     }
     this.recorder = resolution?.recorder ?? null;
     this.dropPpm = resolution?.dropPpm ?? 0;
+    this.sendTokens = resolution?.sendTokens ?? false;
     this.tuning = pickTuning(options);
     this.service = resolution?.service ?? '';
     this.emptyMessage =
@@ -220,7 +222,7 @@ export class LookasideLoadBalancer implements experimental.LoadBalancer {
     for (const b of this.backends.values()) {
       if (!b.info.serving) continue;
       serving++;
-      if (b.state === connectivityState.READY) ready.push({ result: b.result, token: b.info.token, weight: b.info.weight, load: b.load });
+      if (b.state === connectivityState.READY) ready.push({ result: b.result, token: this.sendTokens ? b.info.token : '', weight: b.info.weight, load: b.load });
       else if (b.state === connectivityState.CONNECTING || b.state === connectivityState.IDLE) connecting++;
     }
     if (ready.length > 0) {

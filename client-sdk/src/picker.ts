@@ -368,7 +368,7 @@ export class CallLoad {
 /** A READY backend as the picker sees it; `result` is built once per backend by the policy. */
 export interface PickTarget {
   readonly result: PickResult;
-  /** Sent as `lb-token` metadata; empty = none. */
+  /** Sent as `lb-token` metadata; empty = none (the policy leaves it empty unless the channel sends tokens). */
   readonly token: string;
   readonly weight: number;
   /** This client's view of the backend's load; the picker prefers the less loaded of two. */
@@ -480,7 +480,7 @@ export class WeightedPicker implements Picker {
     const token = this.tokens[i];
     // grpc-js sends the metadata it hands to the picker (a per-call clone), so this is how a
     // policy adds per-backend metadata. Metadata.set stores a one-element array: the only
-    // allocation on this path, and only when the backend has a token.
+    // allocation on this path, and only when the channel sends tokens (lookaside.send_lb_token).
     if (token.length > 0) pickArgs.metadata.set(LB_TOKEN_METADATA_KEY, token);
     return this.results[i];
   }

@@ -14,7 +14,7 @@ export const RESOLUTION_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_
 export interface BackendInfo {
   /** Relative share of calls, > 0. */
   readonly weight: number;
-  /** Sent as `lb-token` metadata; '' when the backend has none. */
+  /** The backend's load-balance token ('' when it has none): ClientLoad's key, and `lb-token` metadata when sendTokens. */
   readonly token: string;
   /** False for DRAINING and NOT_SERVING backends: kept connected, never picked. */
   readonly serving: boolean;
@@ -30,6 +30,8 @@ export interface LookasideResolution {
   readonly backends: ReadonlyMap<string, BackendInfo>;
   /** Share of calls to drop, in parts per million. */
   readonly dropPpm: number;
+  /** Whether calls carry their backend's token as `lb-token` metadata. */
+  readonly sendTokens: boolean;
   /** Where per-token call counts go; null when nobody wants them. */
   readonly recorder: LoadRecorder | null;
   /** The status detail for calls when no backend can be picked because there is none. */

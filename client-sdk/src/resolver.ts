@@ -219,6 +219,7 @@ export class LookasideResolver implements experimental.Resolver {
       version: Number(a.version),
       backends,
       dropPpm: a.dropPpm,
+      sendTokens: config.sendLoadBalanceToken,
       recorder: this.recorder,
       emptyMessage: `lookaside: the assignment for "${config.service}" (version ${a.version}) from the lookaside at ${config.lookasideAddress} lists no backends`,
     };
@@ -234,6 +235,7 @@ export class LookasideResolver implements experimental.Resolver {
       version,
       backends: new Map(),
       dropPpm: 0,
+      sendTokens: config.sendLoadBalanceToken,
       recorder: this.recorder,
       emptyMessage: message,
     };
@@ -249,6 +251,7 @@ export class LookasideResolver implements experimental.Resolver {
       version: 0,
       backends: new Map(),
       dropPpm: 0,
+      sendTokens: false,
       recorder: null,
       emptyMessage: `lookaside: ${reason}; fallback ${experimental.uriToString(config.fallback!)} resolved to no addresses`,
     };

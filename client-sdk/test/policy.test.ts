@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { registerLookaside } from '../src/index.js';
+import { CHANNEL_OPTION, registerLookaside } from '../src/index.js';
 import { callMany, callOnce, echoClient, sleep, startBackend, waitFor, type TestBackend } from './support/backends.js';
 import { FakeLookaside } from './support/fake-lookaside.js';
 import { closedPort } from './support/ports.js';
@@ -28,10 +28,10 @@ describe('lookaside policy with a scripted lookaside', () => {
     await Promise.all(backends.map((b) => b.stop()));
   });
 
-  test('spreads 1,000 calls within 10% of the weights and sends each backend its lb-token', async () => {
+  test('spreads 1,000 calls within 10% of the weights and, when asked, sends each backend its lb-token', async () => {
     const [a, b, c] = backends;
     lookaside.push('weights', { version: 1, backends: [backendOf(a, 1, 'ta'), backendOf(b, 2, 'tb'), backendOf(c, 3, 'tc')] });
-    const client = echoClient(`lookaside://${lookaside.address}/weights`);
+    const client = echoClient(`lookaside://${lookaside.address}/weights`, { [CHANNEL_OPTION.sendLoadBalanceToken]: true });
     try {
       assert.equal((await callOnce(client, 5000, true)).ok, true);
       // Eager connect: all three are READY soon after the first call.
@@ -96,7 +96,7 @@ describe('lookaside policy with a scripted lookaside', () => {
     }
   });
 
-  test('counts calls per token and reports them as ClientLoad at the interval asked', async () => {
+  test('counts calls per token and reports them as ClientLoad at the interval asked, without sending lb-token by default', async () => {
     const [a, b] = backends;
     lookaside.clientLoads.length = 0;
     lookaside.push('stats', {
@@ -114,6 +114,7 @@ describe('lookaside policy with a scripted lookaside', () => {
       assert.equal(sum('stats-a', 'callsStarted') + sum('stats-b', 'callsStarted'), 100);
       assert.equal(sum('stats-a', 'callsFailed') + sum('stats-b', 'callsFailed'), 0);
       assert.ok(sum('stats-a', 'callsStarted') >= 40 && sum('stats-b', 'callsStarted') >= 40);
+      assert.equal((a.tokens.get('stats-a') ?? 0) + (b.tokens.get('stats-b') ?? 0), 0, 'no lb-token on the wire unless lookaside.send_lb_token');
     } finally {
       client.close();
     }

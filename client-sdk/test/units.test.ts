@@ -88,6 +88,17 @@ test('the lookaside address comes from the authority, then the channel option, t
   assert.throws(() => resolveClientConfig(uri('lookaside:///'), {}, {}, env), /names no service/);
 });
 
+test('lb-token is sent only when asked: the channel option, then registerLookaside(); anything but a boolean or 0/1 is refused', () => {
+  const env = { LOOKASIDE_ADDRESS: 'env:1' };
+  const send = (options: Record<string, unknown>, defaults: { sendLoadBalanceToken?: boolean } = {}) =>
+    resolveClientConfig(uri('lookaside:///echo'), options, defaults, env).sendLoadBalanceToken;
+  assert.equal(send({}), false);
+  assert.equal(send({}, { sendLoadBalanceToken: true }), true);
+  assert.equal(send({ [CHANNEL_OPTION.sendLoadBalanceToken]: 1 }), true);
+  assert.equal(send({ [CHANNEL_OPTION.sendLoadBalanceToken]: false }, { sendLoadBalanceToken: true }), false);
+  assert.throws(() => send({ [CHANNEL_OPTION.sendLoadBalanceToken]: 'yes' }), /lookaside\.send_lb_token must be true, false, 1 or 0, got yes/);
+});
+
 test('lookaside addresses and fallbacks become grpc-js targets', () => {
   assert.equal(lookasideTarget('lb.ns.svc:50051'), 'dns:///lb.ns.svc:50051');
   assert.equal(lookasideTarget('10.0.0.1:1,10.0.0.2:2'), 'ipv4:10.0.0.1:1,10.0.0.2:2');
